@@ -1,0 +1,33 @@
+# Two commands matter: `make run` (serve on http://127.0.0.1:5000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-stamp
+MO := authsvc/translations/zh/LC_MESSAGES/messages.mo
+
+.PHONY: run test translations extract-messages fuzz bench cluster-test browser-test clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+$(MO): authsvc/translations/zh/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d authsvc/translations
+
+translations: $(MO)
+
+run: $(STAMP) $(MO)
+	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi db upgrade
+	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+test: $(STAMP) $(MO)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+extract-messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot .
+	$(VENV)/bin/pybabel update -i messages.pot -d authsvc/translations --no-fuzzy-matching
+	@rm -f messages.pot
+
+clean:
+	rm -rf $(VENV) .pytest_cache

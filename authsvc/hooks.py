@@ -1,0 +1,52 @@
+"""Per-request hooks: request id, access log line, security headers, metrics, outage page."""
+
+import logging
+import secrets
+import time
+
+from flask import abort, g, request, session
+from flask_babel import get_locale
+
+from .services import metrics
+
+log = logging.getLogger("authsvc.http")
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def register_hooks(app):
+    @app.context_processor
+    def template_globals():
+        locale = get_locale()
+        return {"current_lang": locale.language if locale else "zh"}
+
+    @app.before_request
+    def start_request():
+        g.request_started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
+        if getattr(session, "unavailable", False):
+            abort(503)
+
+    @app.after_request
+    def finish_request(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers["X-Request-ID"] = g.get("request_id", "")
+        if app.config["AUTHSVC_ENV"] == "production":
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.path.startswith(("/api/", "/account", "/admin", "/login", "/register", "/reset")):
+            headers.setdefault("Cache-Control", "no-store")
+        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+        endpoint = request.endpoint or "unknown"
+        metrics.REQUEST_LATENCY.labels(endpoint, request.method).observe(elapsed)
+        log.info("%s %s %s", request.method, request.path, response.status_code,
+                 extra={"http": {"method": request.method, "path": request.path,
+                                 "status": response.status_code, "ms": round(elapsed * 1000, 2),
+                                 "ip": request.remote_addr}})
+        return response

@@ -1,0 +1,207 @@
+"""Every Redis key name and its TTL, in one place.
+
+Per-person and secret-bearing keys all expire. Only the mail queue's structures and the
+delivery counters live on (they hold message ids and numbers, never a secret).
+Addresses never appear in key names: `addr` is a keyed hash of the normalised address.
+"""
+
+from flask import current_app
+
+PREFIX = "authsvc:"
+DAY = 86400
+
+CODE_TTL_SETTING = {
+    "register": "CODE_TTL_REGISTER",
+    "login": "CODE_TTL_LOGIN",
+    "reset": "CODE_TTL_RESET",
+    "change_email": "CODE_TTL_CHANGE_EMAIL",
+    "second_factor": "CODE_TTL_SECOND_FACTOR",
+}
+
+
+def _cfg(name):
+    return current_app.config[name]
+
+
+# --- one-time codes -------------------------------------------------------------------
+def code(purpose, addr):
+    """Hash of the current code for (purpose, address) and its wrong-try count."""
+    return f"{PREFIX}code:{purpose}:{addr}"
+
+
+def code_ttl(purpose):
+    return _cfg(CODE_TTL_SETTING[purpose])
+
+
+def code_failures(addr):
+    """Consecutive wrong codes for an address across all its codes (the daily budget)."""
+    return f"{PREFIX}codefail:{addr}"
+
+
+CODE_FAILURES_TTL = DAY
+
+
+# --- captcha ----------------------------------------------------------------------------
+def captcha(captcha_id):
+    return f"{PREFIX}captcha:{captcha_id}"
+
+
+def captcha_ttl():
+    return _cfg("CAPTCHA_TTL")
+
+
+# --- registration -----------------------------------------------------------------------
+def pending_registration(addr):
+    """A registration waiting for its code; lives exactly as long as the register code."""
+    return f"{PREFIX}reg:{addr}"
+
+
+def pending_registration_ttl():
+    return code_ttl("register")
+
+
+def pending_email_change(user_id):
+    """The address a signed-in user asked to switch to; lives as long as its code."""
+    return f"{PREFIX}newmail:{user_id}"
+
+
+def pending_email_change_ttl():
+    return code_ttl("change_email")
+
+
+def invite_failures(ip):
+    """Wrong invite codes from one address in the last hour (guessing guard)."""
+    return f"{PREFIX}invitefail:{ip}"
+
+
+INVITE_FAILURES_TTL = 3600
+
+
+# --- send limits (sliding logs; TTL = the window, set by the limiter script) ---------------
+def send_window(scope, ident, index):
+    return f"{PREFIX}send:{scope}:{ident}:{index}"
+
+
+# --- sign-in ------------------------------------------------------------------------------
+def login_failures(subject):
+    """Consecutive password failures for an account (or an unknown login name)."""
+    return f"{PREFIX}lf:{subject}"
+
+
+def login_failures_ttl():
+    return max(_cfg("LOGIN_LOCKOUT_SECONDS"), 3600)
+
+
+def lockout(subject):
+    return f"{PREFIX}lock:{subject}"
+
+
+def lockout_ttl():
+    return _cfg("LOGIN_LOCKOUT_SECONDS")
+
+
+def ip_login_failures(ip):
+    """Recent password failures from one address: decides when a captcha is required."""
+    return f"{PREFIX}ipf:{ip}"
+
+
+IP_LOGIN_FAILURES_TTL = 3600
+
+
+def challenge(challenge_hash):
+    """A password step passed, waiting for its emailed second step."""
+    return f"{PREFIX}mfa:{challenge_hash}"
+
+
+def challenge_ttl():
+    return code_ttl("second_factor")
+
+
+def known_devices(user_id):
+    """Device ids that passed a second step; deleting the key forgets them all."""
+    return f"{PREFIX}dev:{user_id}"
+
+
+def known_devices_ttl():
+    return _cfg("DEVICE_COOKIE_DAYS") * DAY
+
+
+# --- sessions and tokens --------------------------------------------------------------------
+def session(sid_hash):
+    """A browser session, keyed by the hash of the id in the cookie."""
+    return f"{PREFIX}sess:{sid_hash}"
+
+
+def session_ttl(remember=False):
+    if remember:
+        return _cfg("REMEMBER_ME_DAYS") * DAY
+    return _cfg("SESSION_IDLE_TIMEOUT")
+
+
+def api_token(token_hash):
+    """An API bearer token, keyed by its hash."""
+    return f"{PREFIX}tok:{token_hash}"
+
+
+def api_token_ttl():
+    return _cfg("API_TOKEN_TTL")
+
+
+def user_sessions(user_id):
+    """Index of a user's sessions and tokens (hash -> kind) so all can be ended at once."""
+    return f"{PREFIX}usess:{user_id}"
+
+
+def user_sessions_ttl():
+    return max(_cfg("SESSION_ABSOLUTE_TIMEOUT"), _cfg("API_TOKEN_TTL"),
+               _cfg("REMEMBER_ME_DAYS") * DAY)
+
+
+# --- mail queue -----------------------------------------------------------------------------
+MAIL_QUEUE = f"{PREFIX}mail:queue"  # list of job ids, oldest on the right
+MAIL_DELAYED = f"{PREFIX}mail:delayed"  # zset job id -> due time (retries)
+MAIL_WORKERS = f"{PREFIX}mail:workers"  # set of worker ids that may hold claimed jobs
+MAIL_STATS = f"{PREFIX}mail:stats"  # hash of delivery counters
+
+
+def mail_job(job_id):
+    """The encrypted job; expires with the secret it carries."""
+    return f"{PREFIX}mail:job:{job_id}"
+
+
+def mail_processing(worker_id):
+    """Jobs a worker has claimed and not yet acknowledged."""
+    return f"{PREFIX}mail:processing:{worker_id}"
+
+
+def mail_worker_alive(worker_id):
+    return f"{PREFIX}mail:alive:{worker_id}"
+
+
+def mail_worker_alive_ttl():
+    """Longer than one job's worst case (two providers' SMTP timeouts), so a live worker is never reaped."""
+    return _cfg("MAIL_WORKER_HEARTBEAT_TTL")
+
+
+def mail_done(job_id):
+    """Set once the SMTP server accepted a job: suppresses a second send of the same id."""
+    return f"{PREFIX}mail:done:{job_id}"
+
+
+MAIL_DONE_TTL = 2 * DAY
+
+
+def mail_circuit(provider):
+    """Consecutive failures of an SMTP provider and, when open, its skip window."""
+    return f"{PREFIX}mail:circuit:{provider}"
+
+
+def mail_circuit_open(provider):
+    return f"{PREFIX}mail:circuit-open:{provider}"
+
+
+def mail_circuit_ttl():
+    return _cfg("MAIL_CIRCUIT_SECONDS")
+
+
+MAIL_LATENCY = f"{PREFIX}mail:latency"  # hash of queue-to-acceptance latency buckets

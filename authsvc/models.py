@@ -1,0 +1,135 @@
+"""Durable state: users, invite codes and their uses, audit events."""
+
+import secrets
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import JSON, ForeignKey, Index, String, false, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow():
+    """Naive UTC now: every timestamp in the database is UTC without an offset."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def iso(moment):
+    """ISO 8601 UTC with a Z, or None."""
+    return moment.replace(microsecond=0).isoformat() + "Z" if moment else None
+
+
+def new_epoch():
+    return secrets.token_hex(16)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Rotated to end every session and token of the user at once (password change, reset,
+    # deactivation): each session and token records the epoch it was made under.
+    auth_epoch: Mapped[str] = mapped_column(String(32), default=new_epoch)
+    notify_new_device: Mapped[bool] = mapped_column(default=True, server_default=true())
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
+    email_verified_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[Optional[datetime]]
+    password_changed_at: Mapped[Optional[datetime]]
+
+    # Flask-Login protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}.{self.auth_epoch}"
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "email": self.email,
+            "username": self.username,
+            "is_admin": self.is_admin,
+            "email_verified_at": iso(self.email_verified_at),
+            "created_at": iso(self.created_at),
+        }
+
+    def __repr__(self):
+        return f"<User {self.id} {self.username}>"
+
+
+class InviteCode(db.Model):
+    __tablename__ = "invite_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    all_cnt: Mapped[int] = mapped_column(default=1)
+    used_cnt: Mapped[int] = mapped_column(default=0, server_default="0")
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    expire_date: Mapped[Optional[datetime]]
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uses: Mapped[list["InviteUse"]] = relationship(back_populates="invite", order_by="InviteUse.used_at")
+    created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def status(self):
+        """active / full / disabled / expired, derived from the stored facts."""
+        if self.disabled:
+            return "disabled"
+        if self.expire_date is not None and self.expire_date <= utcnow():
+            return "expired"
+        if self.used_cnt >= self.all_cnt:
+            return "full"
+        return "active"
+
+
+class InviteUse(db.Model):
+    __tablename__ = "invite_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invite_codes.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    invite: Mapped[InviteCode] = relationship(back_populates="uses")
+    user: Mapped[Optional[User]] = relationship()
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_email_at", "email", "at"),
+        Index("ix_audit_ip_at", "ip", "at"),
+        Index("ix_audit_event_at", "event", "at"),
+        Index("ix_audit_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(48))
+    outcome: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(512))
+    detail: Mapped[Optional[dict]] = mapped_column(JSON)
+
+    def to_dict(self):
+        return {
+            "id": self.id, "at": iso(self.at), "event": self.event, "outcome": self.outcome,
+            "user_id": self.user_id, "actor_id": self.actor_id, "email": self.email,
+            "ip": self.ip, "user_agent": self.user_agent, "detail": self.detail or {},
+        }

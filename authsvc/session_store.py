@@ -1,0 +1,136 @@
+"""Server-side browser sessions in Redis: the cookie holds only a random id.
+
+The record is keyed by the id's SHA-256, expires after SESSION_IDLE_TIMEOUT without use
+(REMEMBER_ME_DAYS when remembered) and is refused after SESSION_ABSOLUTE_TIMEOUT. Signed-in
+sessions are indexed per user so that all of them can be listed and ended. API requests
+get a session that is never stored: the API keeps no cookie state.
+"""
+
+import json
+import logging
+import re
+import secrets
+import time
+
+import redis
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+from . import keys
+from .crypto import token_hash
+from .requestinfo import client_ip, user_agent
+
+log = logging.getLogger("authsvc.session")
+SID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+TOUCH_EVERY = 60  # seconds between last-seen updates of an unchanged session
+
+
+class RedisSession(CallbackDict, SessionMixin):
+    def __init__(self, initial=None, sid=None, meta=None, persist=True, unavailable=False):
+        def on_update(session):
+            session.modified = True
+
+        super().__init__(initial, on_update)
+        self.sid = sid
+        self.new = sid is None
+        self.meta = meta or {}
+        self.persist = persist
+        self.unavailable = unavailable
+        self.modified = False
+        self.rotate = False
+
+    def regenerate(self):
+        """Give the session a new id at the next save (login: no fixation)."""
+        self.rotate = True
+        self.modified = True
+
+    @property
+    def hash(self):
+        return token_hash(self.sid) if self.sid else None
+
+
+class RedisSessionInterface(SessionInterface):
+    def __init__(self, client_getter):
+        self._client = client_getter
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return RedisSession(persist=False)
+        sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"], "")
+        if not SID_RE.fullmatch(sid):
+            return RedisSession()
+        try:
+            raw = self._client(app).get(keys.session(token_hash(sid)))
+        except redis.RedisError as exc:
+            log.error("session store unavailable: %s", exc)
+            return RedisSession(persist=False, unavailable=True)
+        if raw is None:
+            return RedisSession()
+        record = json.loads(raw)
+        meta = record.get("meta", {})
+        if time.time() - meta.get("created", 0) > self._absolute(app, meta):
+            self._client(app).delete(keys.session(token_hash(sid)))
+            return RedisSession()
+        return RedisSession(record.get("data"), sid=sid, meta=meta)
+
+    def save_session(self, app, session, response):
+        if not session.persist:
+            return
+        try:
+            self._save(app, session, response)
+        except redis.RedisError as exc:
+            log.error("session not saved: %s", exc)
+
+    def _save(self, app, session, response):
+        client = self._client(app)
+        name = app.config["SESSION_COOKIE_NAME"]
+        if session.sid and (session.rotate or (not session and session.modified)):
+            self._drop(client, session)
+            if not session:
+                response.delete_cookie(name, path=self.get_cookie_path(app),
+                                       domain=self.get_cookie_domain(app))
+                return
+        if not session:
+            return
+        now = time.time()
+        if session.sid is None:
+            session.sid = secrets.token_urlsafe(32)
+            session.meta = dict(session.meta, created=now, last_seen=0)
+        if not (session.modified or session.new or session.rotate
+                or now - session.meta.get("last_seen", 0) > TOUCH_EVERY):
+            return
+        user_id, _dot, epoch = str(session.get("_user_id") or "").partition(".")
+        user_id = user_id or None
+        session.meta.update(last_seen=now, ip=client_ip(), ua=user_agent(), uid=user_id,
+                            epoch=epoch or None)
+        remember = bool(session.meta.get("remember"))
+        ttl = keys.session_ttl(remember)
+        ttl = int(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
+        pipe = client.pipeline(transaction=False)
+        pipe.set(keys.session(session.hash), json.dumps({"data": dict(session), "meta": session.meta}),
+                 ex=ttl)
+        if user_id:
+            pipe.hset(keys.user_sessions(user_id), session.hash, "web")
+            pipe.expire(keys.user_sessions(user_id), keys.user_sessions_ttl())
+        pipe.execute()
+        response.set_cookie(
+            name, session.sid, max_age=ttl if remember else None, httponly=True,
+            secure=app.config["SESSION_COOKIE_SECURE"], samesite=app.config["SESSION_COOKIE_SAMESITE"],
+            path=self.get_cookie_path(app), domain=self.get_cookie_domain(app),
+        )
+        session.rotate = False
+
+    def _drop(self, client, session):
+        pipe = client.pipeline(transaction=False)
+        pipe.delete(keys.session(session.hash))
+        if session.meta.get("uid"):
+            pipe.hdel(keys.user_sessions(session.meta["uid"]), session.hash)
+        pipe.execute()
+        session.sid = None
+        session.meta = {k: v for k, v in session.meta.items() if k == "remember"}
+
+    @staticmethod
+    def _absolute(app, meta):
+        if meta.get("remember"):
+            return app.config["REMEMBER_ME_DAYS"] * keys.DAY
+        return app.config["SESSION_ABSOLUTE_TIMEOUT"]
