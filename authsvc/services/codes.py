@@ -1,0 +1,95 @@
+"""One-time emailed codes: issue, verify-and-consume atomically, void.
+
+A code is stored only as HMAC(purpose, address, code) in a hash with its wrong-try count;
+the key's TTL is the code's TTL. Verification is one Lua script (one round trip), so 20
+concurrent right answers yield exactly one success and attempt counting cannot be raced.
+"""
+
+import secrets
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from .. import crypto, keys
+from ..errors import CodeExpired, InvalidCode, RateLimited
+from ..extensions import redis_client
+from . import audit, metrics
+
+PURPOSES = tuple(keys.CODE_TTL_SETTING)
+
+# KEYS: code key, per-address failure budget. ARGV: candidate hash, max tries, daily cap.
+# Returns {status, remaining}: 1 ok, 0 wrong (remaining tries), -1 no code, -2 budget spent.
+VERIFY_LUA = """
+local spent = tonumber(redis.call('GET', KEYS[2]) or '0')
+if spent >= tonumber(ARGV[3]) then return {-2, redis.call('TTL', KEYS[2])} end
+local stored = redis.call('HGET', KEYS[1], 'h')
+if not stored then return {-1, 0} end
+if stored == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return {1, 0}
+end
+local tries = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if redis.call('INCR', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+local left = tonumber(ARGV[2]) - tries
+if left <= 0 then redis.call('DEL', KEYS[1]) end
+return {0, left}
+"""
+
+
+def _digest(purpose, email, code):
+    return crypto.keyed_hash("code", purpose, email, code)
+
+
+def generate_code():
+    """Six digits from `secrets`, leading zeros included."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def issue_code(purpose, email):
+    """Store a fresh code for (purpose, address), voiding any previous one; returns it."""
+    code = generate_code()
+    key = keys.code(purpose, crypto.address_id(email))
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.delete(key)  # a new code voids the previous one and its try count
+    pipe.hset(key, mapping={"h": _digest(purpose, email, code), "n": 0})
+    pipe.expire(key, keys.code_ttl(purpose))
+    pipe.execute()
+    metrics.CODES_ISSUED.labels(purpose).inc()
+    audit.record("code.issued", email=email, detail={"purpose": purpose})
+    return code
+
+
+def verify_code(purpose, email, code):
+    """Consume the code when right; raise InvalidCode(remaining) or CodeExpired otherwise."""
+    config = current_app.config
+    addr = crypto.address_id(email)
+    status, remaining = redis_client.script(VERIFY_LUA)(
+        keys=[keys.code(purpose, addr), keys.code_failures(addr)],
+        args=[_digest(purpose, email, code), config["CODE_MAX_ATTEMPTS"],
+              config["CODE_DAILY_FAILURE_CAP"], keys.CODE_FAILURES_TTL],
+    )
+    result = {1: "ok", 0: "wrong", -1: "expired", -2: "budget"}[int(status)]
+    metrics.CODES_VERIFIED.labels(purpose, result).inc()
+    audit.record("code.verified" if result == "ok" else "code.failed",
+                 "success" if result == "ok" else "failure", email=email,
+                 detail={"purpose": purpose, "result": result})
+    if result == "ok":
+        return
+    if result == "expired":
+        raise CodeExpired()
+    if result == "budget":
+        raise RateLimited(max(1, int(remaining)))
+    if int(remaining) <= 0:
+        raise CodeExpired(_("Too many wrong tries: this code no longer works. Please request a new one."))
+    raise InvalidCode(int(remaining))
+
+
+def void_code(purpose, email):
+    """Delete the current code for (purpose, address), if any."""
+    redis_client.delete(keys.code(purpose, crypto.address_id(email)))
+
+
+def code_ttl_remaining(purpose, email):
+    """Seconds the current code still lives (0 when there is none)."""
+    ttl = redis_client.ttl(keys.code(purpose, crypto.address_id(email)))
+    return max(0, int(ttl))

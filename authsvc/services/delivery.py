@@ -1,0 +1,216 @@
+"""The worker side of mail: pick a provider, send over SMTP, retry, fall back, count."""
+
+import logging
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_mail import BadHeaderError, Connection, Message
+
+from .. import keys
+from ..extensions import db, mail, redis_client
+from ..models import User
+from . import mailqueue, mailstats
+from .mail import IF_ACCOUNT, IF_NO_ACCOUNT, compose
+
+log = logging.getLogger("authsvc.mail")
+
+OUTBOX = "outbox"
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    server: str = ""
+    port: int = 0
+    use_ssl: bool = False
+    use_tls: bool = False
+    username: str = ""
+    password: str = ""
+    sender: str = ""
+
+
+class PermanentFailure(Exception):
+    """The server refused this message for good (5xx on recipient or content)."""
+
+
+def providers():
+    """(primary, fallback-or-None) from configuration; the dev outbox when no SMTP is set."""
+    c = current_app.config
+    if not c.get("MAIL_SERVER"):
+        return Provider(OUTBOX), None
+    primary = Provider("primary", c["MAIL_SERVER"], c["MAIL_PORT"], c["MAIL_USE_SSL"],
+                       c["MAIL_USE_TLS"], c.get("MAIL_USERNAME") or "", c.get("MAIL_PASSWORD") or "",
+                       c.get("MAIL_DEFAULT_SENDER") or c.get("MAIL_USERNAME") or "")
+    fallback = None
+    if c.get("MAIL_FALLBACK_SERVER"):
+        fallback = Provider("fallback", c["MAIL_FALLBACK_SERVER"], c["MAIL_FALLBACK_PORT"],
+                            c["MAIL_FALLBACK_USE_SSL"], c["MAIL_FALLBACK_USE_TLS"],
+                            c.get("MAIL_FALLBACK_USERNAME") or "", c.get("MAIL_FALLBACK_PASSWORD") or "",
+                            c.get("MAIL_FALLBACK_SENDER") or c.get("MAIL_FALLBACK_USERNAME")
+                            or primary.sender)
+    return primary, fallback
+
+
+def retry_delays():
+    raw = current_app.config["MAIL_RETRY_DELAYS"]
+    return [float(part) for part in raw.split(",") if part.strip()]
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout, so a hung server can't stall a worker."""
+
+    def __init__(self, state, timeout):
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self):
+        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        extra = {"context": ssl.create_default_context()} if self.mail.use_ssl else {}
+        host = cls(self.mail.server, self.mail.port, timeout=self.timeout, **extra)
+        if self.mail.use_tls:
+            host.starttls(context=ssl.create_default_context())
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def build_message(job, provider, template=None, user=None):
+    subject, text, html, headers = compose(job, template, user)
+    domain = (provider.sender.rsplit("@", 1)[-1] if "@" in provider.sender else None) or "authsvc.local"
+    headers = dict(headers, **{"X-Authsvc-Job": job["id"]})
+    message = Message(subject=subject, recipients=[job["to"]], body=text, html=html,
+                      sender=provider.sender or f"noreply@{domain}", extra_headers=headers)
+    message.msgId = f"<{job['id']}@{domain}>"  # the same id on every retry of this job
+    if message.has_bad_headers():
+        raise PermanentFailure("header injection refused")
+    return message
+
+
+def send_with(provider, message):
+    """Hand the message to one provider; raises PermanentFailure or a transient error."""
+    if provider.name == OUTBOX:
+        return _write_outbox(message)
+    state = mail.init_mail({
+        "MAIL_SERVER": provider.server, "MAIL_PORT": provider.port,
+        "MAIL_USE_SSL": provider.use_ssl, "MAIL_USE_TLS": provider.use_tls,
+        "MAIL_USERNAME": provider.username, "MAIL_PASSWORD": provider.password,
+        "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
+    })
+    try:
+        with TimedConnection(state, current_app.config["MAIL_TIMEOUT"]) as connection:
+            connection.send(message)
+    except BadHeaderError as exc:
+        raise PermanentFailure("bad header") from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _msg in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            raise PermanentFailure(f"recipient refused {codes}") from exc
+        raise
+    except smtplib.SMTPDataError as exc:
+        if exc.smtp_code >= 500:
+            raise PermanentFailure(f"message refused {exc.smtp_code}") from exc
+        raise
+
+
+def _write_outbox(message):
+    folder = Path(current_app.instance_path) / "outbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    job_id = message.extra_headers["X-Authsvc-Job"]
+    path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{job_id}.eml"
+    path.write_bytes(message.as_bytes())
+
+
+TRANSIENT = (smtplib.SMTPException, OSError, socket.timeout)
+
+
+def process_job(worker_id, job_id):
+    """Deliver one claimed job: send, schedule a retry, fall back, or drop it; returns outcome."""
+    job = mailqueue.load(job_id)
+    if job is None:
+        mailqueue.ack(worker_id, job_id, sent=False)
+        mailstats.count("expired")
+        return "expired"
+    if mailqueue.already_sent(job_id):
+        mailqueue.ack(worker_id, job_id, sent=False)
+        mailstats.count("duplicate")
+        return "duplicate"
+    template, user = _resolve_recipient(job)
+    if template is None:
+        mailqueue.ack(worker_id, job_id, sent=False)
+        mailstats.count("suppressed")
+        return "suppressed"
+    primary, fallback = providers()
+    delays = retry_delays()
+    attempt = job.get("attempt", 0)
+    retries_left = attempt < len(delays)
+    if not mailstats.circuit_open(primary.name):
+        outcome = _try(primary, job, template, user)
+        if outcome != "failed":
+            mailqueue.ack(worker_id, job_id, sent=outcome == "sent")
+            return outcome
+    # The primary failed or its circuit is open. Fall back once the primary's retries are
+    # spent, or at once while its circuit is open.
+    use_fallback = fallback and not mailstats.circuit_open(fallback.name) and (
+        not retries_left or mailstats.circuit_open(primary.name))
+    if use_fallback:
+        outcome = _try(fallback, job, template, user)
+        if outcome != "failed":
+            mailqueue.ack(worker_id, job_id, sent=outcome == "sent")
+            mailstats.count("fell_back")
+            return outcome
+    if retries_left:
+        job["attempt"] = attempt + 1
+        mailqueue.retry_later(worker_id, job, delays[attempt])
+        mailstats.count("retried")
+        return "retry"
+    mailqueue.ack(worker_id, job_id, sent=False)
+    mailstats.count("gave_up")
+    log.warning("mail job %s given up after %d attempts", job_id, attempt + 1)
+    return "failed"
+
+
+def _try(provider, job, template, user):
+    started = time.time()
+    try:
+        message = build_message(job, provider, template, user)
+        send_with(provider, message)
+    except PermanentFailure as exc:
+        mailstats.record(provider.name, "rejected")
+        log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
+        return "rejected"
+    except TRANSIENT as exc:
+        mailstats.record(provider.name, "failed")
+        mailstats.provider_failed(provider.name)
+        log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
+        return "failed"
+    mailstats.record(provider.name, "sent", latency=time.time() - job["queued_at"],
+                     send_seconds=time.time() - started)
+    mailstats.provider_ok(provider.name)
+    return "sent"
+
+
+def _resolve_recipient(job):
+    """Apply the job's account rule: (template to send or None, the account if any)."""
+    rule = job.get("account")
+    if rule not in (IF_ACCOUNT, IF_NO_ACCOUNT):
+        return job["template"], None
+    user = db.session.execute(db.select(User).filter_by(email=job["to"])).scalar_one_or_none()
+    if rule == IF_ACCOUNT:
+        return (job["template"], user) if user and user.active else (None, None)
+    if rule == IF_NO_ACCOUNT and user is not None:
+        return job.get("alternate"), user
+    return job["template"], user
+
+
+def queue_depth():
+    return mailqueue.depth()
+
+
+def reset_figures():
+    """Forget delivery counters and circuits (CLI / tests)."""
+    redis_client.delete(keys.MAIL_STATS, keys.MAIL_LATENCY)

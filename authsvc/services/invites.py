@@ -1,0 +1,116 @@
+"""Invite codes: create, check, take one use atomically, disable."""
+
+import secrets
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import or_, update
+
+from .. import keys
+from ..errors import InvalidInput, RateLimited
+from ..extensions import db, redis_client
+from ..models import InviteCode, InviteUse, utcnow
+from ..requestinfo import client_ip
+from . import audit
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 symbols; 16 of them carry 79 bits
+CODE_LENGTH = 16
+INVITE_FIELD = "invite_code"
+
+
+def generate_invite_code():
+    """16 symbols from a 31-letter alphabet (79 bits), shown in groups of four."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def normalize_invite(raw):
+    value = (raw or "").strip().upper()
+    if not value:
+        raise InvalidInput({INVITE_FIELD: [_("An invite code is required to register.")]})
+    if len(value) > 64 or not all(ch.isalnum() or ch in "-_" for ch in value):
+        raise InvalidInput({INVITE_FIELD: [_("This invite code is not valid.")]})
+    return value
+
+
+def _guard_guessing():
+    """Wrong invite codes are limited per IP so codes can't be guessed."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    key = keys.invite_failures(client_ip() or "-")
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, keys.INVITE_FAILURES_TTL, nx=True)
+    pipe.ttl(key)
+    failures, _, ttl = pipe.execute()
+    if failures > current_app.config["INVITE_FAILURES_PER_HOUR"]:
+        raise RateLimited(max(1, ttl))
+
+
+def check_invite(raw):
+    """The usable invite for this code, or InvalidInput naming why it can't be used."""
+    value = normalize_invite(raw)
+    invite = db.session.execute(db.select(InviteCode).filter_by(code=value)).scalar_one_or_none()
+    reason = None
+    if invite is None or invite.status == "disabled":
+        reason = _("This invite code is not valid.")
+    elif invite.status == "expired":
+        reason = _("This invite code has expired.")
+    elif invite.status == "full":
+        reason = _("This invite code has been used up.")
+    if reason:
+        _guard_guessing()
+        raise InvalidInput({INVITE_FIELD: [reason]})
+    return invite
+
+
+def take_use(code, user):
+    """Consume one use in the current transaction with one guarded UPDATE; raises if none left."""
+    result = db.session.execute(
+        update(InviteCode)
+        .where(InviteCode.code == code, InviteCode.disabled.is_(False),
+               InviteCode.used_cnt < InviteCode.all_cnt,
+               or_(InviteCode.expire_date.is_(None), InviteCode.expire_date > utcnow()))
+        .values(used_cnt=InviteCode.used_cnt + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidInput({INVITE_FIELD: [_("This invite code has been used up or is no longer valid.")]})
+    invite_id = db.session.execute(db.select(InviteCode.id).filter_by(code=code)).scalar_one()
+    db.session.add(InviteUse(invite_id=invite_id, user=user))
+
+
+def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=None):
+    """Create `count` codes (or one admin-chosen `code`); returns them."""
+    if count < 1 or count > 500:
+        raise InvalidInput({"count": [_("Create between 1 and 500 codes at a time.")]})
+    if all_cnt < 1 or all_cnt > 100000:
+        raise InvalidInput({"all_cnt": [_("Uses must be between 1 and 100000.")]})
+    if expire_date is not None and expire_date <= utcnow():
+        raise InvalidInput({"expire_date": [_("The expiry date must be in the future.")]})
+    if code is not None:
+        code = normalize_invite(code)
+        if len(code) < 6:
+            raise InvalidInput({"code": [_("A chosen code needs at least 6 characters.")]})
+        if db.session.execute(db.select(InviteCode.id).filter_by(code=code)).first():
+            raise InvalidInput({"code": [_("This code already exists.")]})
+        count = 1
+    invites = [InviteCode(code=code or generate_invite_code(), all_cnt=all_cnt,
+                          expire_date=expire_date, created_by=created_by) for _ in range(count)]
+    db.session.add_all(invites)
+    audit.record("invite.created", actor=created_by, commit=False,
+                 detail={"count": count, "all_cnt": all_cnt,
+                         "expire_date": expire_date.isoformat() if isinstance(expire_date, datetime) else None})
+    db.session.commit()
+    return invites
+
+
+def disable_invite(code, actor=None):
+    """Disable a code; returns it, or None when it does not exist."""
+    invite = db.session.execute(db.select(InviteCode).filter_by(code=(code or "").strip().upper())).scalar_one_or_none()
+    if invite is None:
+        return None
+    invite.disabled = True
+    audit.record("invite.disabled", actor=actor, detail={"invite_id": invite.id})
+    return invite

@@ -1,0 +1,119 @@
+"""A reliable mail queue in Redis: claim by BLMOVE into a per-worker list, ack after SMTP.
+
+A job is removed from its worker's processing list only once the SMTP server accepted it
+(or it was dropped for good). A worker that dies leaves its claimed jobs behind; any
+other worker hands them out again once the dead worker's heartbeat has expired.
+"""
+
+import json
+import time
+
+from .. import crypto, keys
+from ..extensions import redis_client
+
+# KEYS: delayed zset, queue. ARGV: now. Moves due retries back onto the queue.
+PROMOTE_LUA = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('LPUSH', KEYS[2], id)
+end
+return #due
+"""
+
+
+def heartbeat(worker_id):
+    """Mark the worker alive; its claimed jobs are safe while this key lives."""
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.sadd(keys.MAIL_WORKERS, worker_id)
+    pipe.set(keys.mail_worker_alive(worker_id), "1", ex=keys.mail_worker_alive_ttl())
+    pipe.execute()
+
+
+def retire(worker_id):
+    """A clean shutdown: give back anything claimed and forget the worker."""
+    _requeue_claimed(worker_id)
+    redis_client.delete(keys.mail_worker_alive(worker_id))
+    redis_client.srem(keys.MAIL_WORKERS, worker_id)
+
+
+def promote_due():
+    """Move retries whose time has come onto the queue."""
+    return int(redis_client.script(PROMOTE_LUA)(keys=[keys.MAIL_DELAYED, keys.MAIL_QUEUE],
+                                                args=[time.time()]))
+
+
+def reap_dead_workers():
+    """Hand out again the jobs of workers whose heartbeat expired; returns how many."""
+    moved = 0
+    for raw in redis_client.smembers(keys.MAIL_WORKERS):
+        worker_id = raw.decode()
+        if redis_client.exists(keys.mail_worker_alive(worker_id)):
+            continue
+        moved += _requeue_claimed(worker_id)
+        redis_client.srem(keys.MAIL_WORKERS, worker_id)
+    return moved
+
+
+def _requeue_claimed(worker_id):
+    moved = 0
+    # LMOVE is atomic per job, so two reapers never duplicate one.
+    while redis_client.lmove(keys.mail_processing(worker_id), keys.MAIL_QUEUE, "RIGHT", "RIGHT"):
+        moved += 1
+    return moved
+
+
+def claim(worker_id, timeout):
+    """Block up to `timeout` seconds for a job id; it moves to the worker's processing list."""
+    raw = redis_client.blmove(keys.MAIL_QUEUE, keys.mail_processing(worker_id), timeout,
+                              "RIGHT", "LEFT")
+    return raw.decode() if raw else None
+
+
+def load(job_id):
+    """The job's content, or None when it expired (its secret outlived) or can't be read."""
+    sealed = redis_client.get(keys.mail_job(job_id))
+    if sealed is None:
+        return None
+    try:
+        return json.loads(crypto.unseal(sealed))
+    except (crypto.InvalidToken, ValueError):
+        return None
+
+
+def already_sent(job_id):
+    return bool(redis_client.exists(keys.mail_done(job_id)))
+
+
+def ack(worker_id, job_id, sent):
+    """Finish a job: remember it was sent (if so), drop its content and its claim."""
+    pipe = redis_client.pipeline(transaction=True)
+    if sent:
+        pipe.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
+    pipe.delete(keys.mail_job(job_id))
+    pipe.lrem(keys.mail_processing(worker_id), 1, job_id)
+    pipe.execute()
+
+
+def retry_later(worker_id, job, delay):
+    """Store the job's new attempt count and schedule it `delay` seconds from now."""
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.set(keys.mail_job(job["id"]), crypto.seal(json.dumps(job).encode()), keepttl=True, xx=True)
+    pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
+    pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
+    pipe.execute()
+
+
+def depth():
+    """Jobs waiting now plus jobs waiting for a retry."""
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.llen(keys.MAIL_QUEUE)
+    pipe.zcard(keys.MAIL_DELAYED)
+    waiting, delayed = pipe.execute()
+    return int(waiting) + int(delayed)
+
+
+def claim_now(worker_id):
+    """Non-blocking claim (drains in tests and the CLI)."""
+    raw = redis_client.lmove(keys.MAIL_QUEUE, keys.mail_processing(worker_id), "RIGHT", "LEFT")
+    return raw.decode() if raw else None

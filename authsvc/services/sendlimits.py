@@ -1,0 +1,84 @@
+"""Limits on sending codes, per address and per IP, exact across every process.
+
+All windows of one send are checked and charged in a single Lua script (sliding logs in
+sorted sets, Redis' own clock), so concurrent requests on several instances can't overrun a
+limit and a refused send charges nothing.
+"""
+
+import uuid
+from functools import lru_cache
+
+from flask import current_app
+from limits import parse_many
+
+from .. import crypto, keys
+from ..errors import RateLimited
+from ..extensions import redis_client
+from . import metrics
+
+# KEYS: one sorted set per window. ARGV: member, then (limit, window_ms) per key.
+# Returns the wait in ms (0 when the send was admitted and charged to every window).
+HIT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[2 * i])
+  local window = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= limit then
+    local first = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
+    local w = tonumber(first[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1])
+end
+return 0
+"""
+
+
+@lru_cache(maxsize=32)
+def _windows(spec):
+    return tuple((item.amount, item.get_expiry()) for item in parse_many(spec))
+
+
+def _rules(email, ip):
+    config = current_app.config
+    rules = []
+    if email:
+        addr = crypto.address_id(email)
+        windows = _windows(config["SEND_LIMIT_PER_EMAIL"])
+        if config["RESEND_COOLDOWN"] > 0:
+            windows += ((1, config["RESEND_COOLDOWN"]),)
+        rules += [("email", keys.send_window("email", addr, i), amount, seconds)
+                  for i, (amount, seconds) in enumerate(windows)]
+    if ip:
+        rules += [("ip", keys.send_window("ip", ip, i), amount, seconds)
+                  for i, (amount, seconds) in enumerate(_windows(config["SEND_LIMIT_PER_IP"]))]
+    return rules
+
+
+def charge_send(email, ip):
+    """Admit one code send for (address, IP) or raise RateLimited(retry_after)."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    rules = _rules(email, ip)
+    if not rules:
+        return
+    args = [uuid.uuid4().hex]
+    for _scope, _key, amount, seconds in rules:
+        args += [amount, seconds * 1000]
+    wait_ms = int(redis_client.script(HIT_LUA)(keys=[r[1] for r in rules], args=args))
+    if wait_ms > 0:
+        metrics.RATE_LIMITED.labels("send").inc()
+        raise RateLimited(wait_ms / 1000)
+
+
+def resend_after():
+    """Seconds a client should wait before asking for another code."""
+    return current_app.config["RESEND_COOLDOWN"]

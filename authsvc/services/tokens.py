@@ -1,0 +1,135 @@
+"""API bearer tokens and the per-user index of every session and token.
+
+Tokens are 256-bit random strings; Redis holds only their SHA-256. Each token and each
+browser session records the user's `auth_epoch` at creation: rotating the epoch (password
+change, reset, deactivation) ends all of them at once, and the index lets us also delete
+their records and list them on the account page.
+"""
+
+import hmac
+import json
+import secrets
+import time
+
+from .. import keys
+from ..crypto import token_hash
+from ..errors import NotFound, Unauthorized
+from ..extensions import db, redis_client
+from ..models import User, new_epoch
+from ..requestinfo import client_ip, describe_device, user_agent
+
+TOUCH_EVERY = 60
+KIND_KEY = {"web": keys.session, "api": keys.api_token}
+
+
+def issue_api_token(user, method="password"):
+    """Create a bearer token for the user; returns (token, expires_in)."""
+    token = secrets.token_urlsafe(32)
+    digest = token_hash(token)
+    now = time.time()
+    meta = {"uid": str(user.id), "epoch": user.auth_epoch, "method": method, "created": now,
+            "last_seen": now, "ip": client_ip(), "ua": user_agent(),
+            "password_at": now if method == "password" else 0}
+    ttl = keys.api_token_ttl()
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.set(keys.api_token(digest), json.dumps({"meta": meta}), ex=ttl)
+    pipe.hset(keys.user_sessions(user.id), digest, "api")
+    pipe.expire(keys.user_sessions(user.id), keys.user_sessions_ttl())
+    pipe.execute()
+    return token, ttl
+
+
+def resolve_api_token(token):
+    """(user, token meta) for a valid bearer token; raises Unauthorized otherwise."""
+    if not token or len(token) > 128:
+        raise Unauthorized()
+    digest = token_hash(token)
+    raw = redis_client.get(keys.api_token(digest))
+    if raw is None:
+        raise Unauthorized()
+    meta = json.loads(raw)["meta"]
+    user = db.session.get(User, int(meta["uid"]))
+    if user is None or not user.active or not hmac.compare_digest(meta["epoch"], user.auth_epoch):
+        redis_client.delete(keys.api_token(digest))
+        raise Unauthorized()
+    now = time.time()
+    if now - meta.get("last_seen", 0) > TOUCH_EVERY:
+        meta.update(last_seen=now, ip=client_ip())
+        redis_client.set(keys.api_token(digest), json.dumps({"meta": meta}), keepttl=True, xx=True)
+    meta["hash"] = digest
+    return user, meta
+
+
+def mark_token_reauthenticated(digest):
+    """Record a fresh password confirmation on a token (unlocks sensitive operations)."""
+    raw = redis_client.get(keys.api_token(digest))
+    if raw is None:
+        raise Unauthorized()
+    record = json.loads(raw)
+    record["meta"]["password_at"] = time.time()
+    redis_client.set(keys.api_token(digest), json.dumps(record), keepttl=True, xx=True)
+
+
+def revoke(user_id, digest, kind):
+    """Delete one session or token record and its index entry."""
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.delete(KIND_KEY[kind](digest))
+    pipe.hdel(keys.user_sessions(user_id), digest)
+    pipe.execute()
+
+
+def end_all(user, keep=None):
+    """Rotate the user's epoch and delete every session and token record except `keep`.
+
+    The caller commits the epoch change; the epoch alone already invalidates everything.
+    """
+    user.auth_epoch = new_epoch()
+    index = keys.user_sessions(user.id)
+    entries = redis_client.hgetall(index)
+    pipe = redis_client.pipeline(transaction=False)
+    for raw_digest, raw_kind in entries.items():
+        digest, kind = raw_digest.decode(), raw_kind.decode()
+        if digest == keep:
+            continue
+        pipe.delete(KIND_KEY.get(kind, keys.session)(digest))
+        pipe.hdel(index, digest)
+    pipe.execute()
+    return len(entries) - (1 if keep in {k.decode() for k in entries} else 0)
+
+
+def list_sessions(user, current=None):
+    """The user's live sessions and tokens, newest activity first; prunes dead entries."""
+    index = keys.user_sessions(user.id)
+    entries = [(d.decode(), k.decode()) for d, k in redis_client.hgetall(index).items()]
+    if not entries:
+        return []
+    pipe = redis_client.pipeline(transaction=False)
+    for digest, kind in entries:
+        pipe.get(KIND_KEY.get(kind, keys.session)(digest))
+    records = pipe.execute()
+    result, dead = [], []
+    for (digest, kind), raw in zip(entries, records):
+        meta = json.loads(raw).get("meta", {}) if raw else None
+        if not meta or meta.get("epoch", user.auth_epoch) != user.auth_epoch or \
+                str(meta.get("uid")) != str(user.id):
+            dead.append(digest)
+            continue
+        result.append({
+            "id": digest[:16], "kind": kind, "ip": meta.get("ip"),
+            "device": describe_device(meta.get("ua") or "") or None,
+            "created": meta.get("created"), "last_seen": meta.get("last_seen"),
+            "current": digest == current, "method": meta.get("method"),
+        })
+    if dead:
+        redis_client.hdel(index, *dead)
+    return sorted(result, key=lambda s: -(s["last_seen"] or 0))
+
+
+def end_one(user, public_id, current=None):
+    """End the session or token whose listed id is `public_id`; returns its kind."""
+    for raw_digest, raw_kind in redis_client.hgetall(keys.user_sessions(user.id)).items():
+        digest = raw_digest.decode()
+        if public_id and len(public_id) >= 16 and digest.startswith(public_id):
+            revoke(user.id, digest, raw_kind.decode())
+            return raw_kind.decode(), digest == current
+    raise NotFound()

@@ -1,0 +1,86 @@
+"""The mail worker loop: a thread in each web process (embedded) or its own process."""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+import redis
+
+from . import delivery, mailqueue, metrics
+
+log = logging.getLogger("authsvc.mail")
+
+
+class MailWorker:
+    """Claims jobs from the queue and delivers them inside the given app's context."""
+
+    def __init__(self, app, worker_id=None, block_seconds=1.0):
+        self.app = app
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.block_seconds = block_seconds
+        self.stop_event = threading.Event()
+        self._last_housekeeping = 0.0
+
+    def housekeeping(self, force=False):
+        """Heartbeat, due retries back onto the queue, dead workers' jobs handed out again."""
+        now = time.monotonic()
+        if not force and now - self._last_housekeeping < 5:
+            return
+        self._last_housekeeping = now
+        with self.app.app_context():
+            mailqueue.heartbeat(self.worker_id)
+            mailqueue.promote_due()
+            mailqueue.reap_dead_workers()
+            metrics.MAIL_QUEUE_DEPTH.set(mailqueue.depth())
+
+    def process_one(self, block=True):
+        """Claim and deliver one job; returns its outcome or None when the queue is empty."""
+        self.housekeeping()
+        with self.app.app_context():
+            job_id = (mailqueue.claim(self.worker_id, self.block_seconds) if block
+                      else mailqueue.claim_now(self.worker_id))
+            if job_id is None:
+                return None
+            return delivery.process_job(self.worker_id, job_id)
+
+    def drain(self):
+        """Deliver everything that is due now; returns the outcomes (tests, CLI)."""
+        self.housekeeping(force=True)
+        outcomes = []
+        while (outcome := self.process_one(block=False)) is not None:
+            outcomes.append(outcome)
+        return outcomes
+
+    def run(self):
+        """Loop until stop() is called; survives Redis and SMTP outages."""
+        log.info("mail worker %s started", self.worker_id)
+        while not self.stop_event.is_set():
+            try:
+                self.process_one()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("mail worker %s: %s; retrying in 2 s", self.worker_id, exc)
+                self.stop_event.wait(2)
+            except Exception:  # noqa: BLE001 - a bad job must not kill the worker
+                log.exception("mail worker %s: unexpected error", self.worker_id)
+                self.stop_event.wait(1)
+        try:
+            with self.app.app_context():
+                mailqueue.retire(self.worker_id)
+        except redis.RedisError:
+            pass
+
+    def stop(self):
+        self.stop_event.set()
+
+
+def start_embedded(app):
+    """Start a daemon worker thread for this process (MAIL_WORKER=embedded)."""
+    worker = MailWorker(app)
+    thread = threading.Thread(target=worker.run, name="authsvc-mail-worker", daemon=True)
+    worker.thread = thread
+    thread.start()
+    app.extensions["authsvc.mail_worker"] = worker
+    return worker
