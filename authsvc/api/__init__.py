@@ -1,0 +1,7 @@
+"""The JSON API, /api/v1: the same services as the pages, bearer tokens, one error shape."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import account, admin, openapi, registration, sessions  # noqa: E402,F401  (routes)

@@ -1,0 +1,47 @@
+"""Bearer-token authentication for API views."""
+
+import time
+from functools import wraps
+
+from flask import current_app, g, request
+
+from ..errors import Forbidden, ReauthenticationRequired, Unauthorized
+from ..services import tokens
+
+
+def bearer_token():
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def token_required(view):
+    """Resolve the bearer token into g.user and g.token (its metadata) or answer 401."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = bearer_token()
+        if not token:
+            raise Unauthorized()
+        g.user, g.token = tokens.resolve_api_token(token)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def require_recent_password():
+    """A token from an emailed code alone must confirm the password before sensitive actions."""
+    password_at = g.token.get("password_at") or 0
+    if g.token.get("method") != "password" and \
+            time.time() - password_at > current_app.config["REAUTH_SECONDS"]:
+        raise ReauthenticationRequired()
+
+
+def admin_required(view):
+    """401 without a token, 403 for non-admins, reauthentication for code-only tokens."""
+    @wraps(view)
+    @token_required
+    def wrapper(*args, **kwargs):
+        if not g.user.is_admin:
+            raise Forbidden()
+        require_recent_password()
+        return view(*args, **kwargs)
+    return wrapper

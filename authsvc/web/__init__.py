@@ -1,0 +1,1 @@
+"""HTML blueprints: thin views over the services, WTForms for CSRF and rendering."""

@@ -1,0 +1,76 @@
+"""Glue between the services and browser sessions: user loading, sign-in, errors on forms."""
+
+import hmac
+import time
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db
+from ..models import User
+
+
+def load_user(user_id):
+    """Flask-Login loader: the session's user, only while its epoch is current."""
+    uid, _dot, epoch = (user_id or "").partition(".")
+    if not uid.isdigit():
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or not user.active or not hmac.compare_digest(user.auth_epoch, epoch):
+        return None
+    return user
+
+
+def start_browser_session(user, method, remember=False):
+    """Sign the user in on a fresh session id (no fixation), keeping the language choice."""
+    keep = {k: session[k] for k in ("lang",) if k in session}
+    session.clear()
+    session.regenerate()
+    session.update(keep)
+    session.meta["remember"] = bool(remember)
+    session.meta["method"] = method
+    login_user(user, remember=False)
+    session["auth_method"] = method
+    session["password_at"] = time.time() if method == "password" else 0
+
+
+def end_browser_session():
+    """Sign out and delete the server-side session."""
+    logout_user()
+    session.clear()
+
+
+def current_session_hash():
+    return getattr(session, "hash", None)
+
+
+def safe_next(target, default="account.index"):
+    """A local path to go to after sign-in; anything else goes to the default page."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target and "\n" not in target \
+                and "\r" not in target:
+            return target
+    return url_for(default)
+
+
+def apply_error(form, error):
+    """Show a service error on the form's fields, or above the form; returns its status."""
+    fields = error.extra.get("fields") or {}
+    unplaced = [] if fields else [error.message]
+    for name, messages in fields.items():
+        field = getattr(form, name, None) if form is not None else None
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            unplaced += messages
+    for message in unplaced:
+        flash(message, "error")
+    return error.status
+
+
+def redirect_signed_in():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    return None

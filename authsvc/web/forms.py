@@ -1,0 +1,97 @@
+"""WTForms for CSRF, rendering and the confirm-field check only.
+
+Every rule about the values themselves lives in services/validation.py and reaches the
+form through apply_error(), so the HTML and the JSON API can never disagree.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import EqualTo, Optional
+
+REQUIRED = {"required": True}
+
+
+def _password(label, autocomplete):
+    return PasswordField(label, render_kw={**REQUIRED, "autocomplete": autocomplete})
+
+
+def _code():
+    return StringField(_l("Verification code"), render_kw={
+        **REQUIRED, "inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7,
+        "pattern": r"\d{6}", "placeholder": "000000"})
+
+
+def _captcha():
+    return StringField(_l("Characters in the picture"), render_kw={
+        "autocomplete": "off", "maxlength": 8, "autocapitalize": "characters", "spellcheck": "false"})
+
+
+def _confirm(target):
+    return PasswordField(_l("Repeat password"), validators=[
+        EqualTo(target, message=_l("The two passwords do not match."))],
+        render_kw={**REQUIRED, "autocomplete": "new-password"})
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(_l("Email"), render_kw={**REQUIRED, "autocomplete": "email", "maxlength": 254})
+    username = StringField(_l("Username"), render_kw={
+        **REQUIRED, "autocomplete": "username", "maxlength": 32, "pattern": "[a-z0-9]{3,32}",
+        "autocapitalize": "none"})
+    password = _password(_l("Password"), "new-password")
+    confirm = _confirm("password")
+    invite_code = StringField(_l("Invite code"), render_kw={"autocomplete": "off", "maxlength": 64})
+    captcha = _captcha()
+
+
+class CodeForm(FlaskForm):
+    code = _code()
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes state: the form exists for its CSRF token."""
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Email or username"), render_kw={
+        **REQUIRED, "autocomplete": "username", "maxlength": 254, "autocapitalize": "none"})
+    password = _password(_l("Password"), "current-password")
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    captcha = _captcha()
+    next = HiddenField()
+
+
+class EmailCaptchaForm(FlaskForm):
+    email = EmailField(_l("Email"), render_kw={**REQUIRED, "autocomplete": "email", "maxlength": 254})
+    captcha = _captcha()
+
+
+class ResetForm(FlaskForm):
+    code = _code()
+    password = _password(_l("New password"), "new-password")
+    confirm = _confirm("password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = _password(_l("Current password"), "current-password")
+    password = _password(_l("New password"), "new-password")
+    confirm = _confirm("password")
+
+
+class ChangeEmailForm(FlaskForm):
+    password = _password(_l("Current password"), "current-password")
+    new_email = EmailField(_l("New email"), render_kw={**REQUIRED, "autocomplete": "email", "maxlength": 254})
+
+
+class ReauthForm(FlaskForm):
+    password = _password(_l("Password"), "current-password")
+    next = HiddenField()
+
+
+class InviteForm(FlaskForm):
+    count = IntegerField(_l("How many codes"), default=1, render_kw={"min": 1, "max": 500})
+    all_cnt = IntegerField(_l("Uses per code"), default=1, render_kw={"min": 1})
+    expire_date = StringField(_l("Expires on (optional)"), validators=[Optional()],
+                              render_kw={"type": "date"})
+    code = StringField(_l("Choose the code yourself (optional)"), validators=[Optional()],
+                       render_kw={"maxlength": 64})

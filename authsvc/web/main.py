@@ -1,0 +1,40 @@
+"""Home, the captcha picture and the language switch."""
+
+from flask import Blueprint, current_app, make_response, redirect, request, session, url_for
+from flask_login import current_user
+
+from ..extensions import limiter
+from ..services import captcha
+from .auth_helpers import safe_next
+
+bp = Blueprint("main", __name__)
+LANG_COOKIE_DAYS = 365
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.index"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/captcha.png")
+@limiter.limit(lambda: current_app.config["CAPTCHA_IMAGE_LIMIT"])
+def captcha_image():
+    """A new captcha for this browser session; the previous one stops working."""
+    captcha_id, png = captcha.new_captcha()
+    session["captcha_id"] = captcha_id
+    response = make_response(png)
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/lang/<code>")
+def switch_language(code):
+    """Remember the chosen language in a cookie (a POST, so CSRFProtect checks it)."""
+    response = redirect(safe_next(request.form.get("next"), "main.index"))
+    if code in ("zh", "en"):
+        response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+    return response

@@ -1,0 +1,92 @@
+"""Registration pages: form -> code page (with resend) -> signed in."""
+
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+
+from ..errors import ServiceError
+from ..services import captcha, registration
+from .auth_helpers import apply_error, redirect_signed_in, start_browser_session
+from .forms import CodeForm, EmptyForm, RegisterForm
+
+bp = Blueprint("register", __name__, url_prefix="/register")
+
+
+def _mode():
+    return current_app.config["REGISTRATION_MODE"]
+
+
+@bp.route("", methods=["GET", "POST"])
+def start():
+    if (signed_in := redirect_signed_in()) is not None:
+        return signed_in
+    form = RegisterForm()
+    status = 200
+    if _mode() == "closed":
+        return render_template("auth/register_closed.html"), 403
+    if form.validate_on_submit():
+        try:
+            answer = registration.start_registration(
+                form.email.data, form.username.data, form.password.data,
+                invite_code=form.invite_code.data, captcha_id=session.pop("captcha_id", None),
+                captcha_answer=form.captcha.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session["register_email"] = form.email.data
+            session["register_masked"] = answer["email"]
+            session["resend_at"] = _now() + answer["resend_after"]
+            flash(_("We sent a 6-digit code to %(email)s.", email=answer["email"]), "success")
+            return redirect(url_for("register.verify"))
+    elif form.errors:
+        status = 400
+    return render_template("auth/register.html", form=form, invite=_mode() == "invite",
+                           captcha=captcha.enabled()), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    email = session.get("register_email")
+    if not email:
+        return redirect(url_for("register.start"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = registration.confirm_registration(email, form.code.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            start_browser_session(user, "password")
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.username), "success")
+            return redirect(url_for("account.index"))
+    return render_template("auth/register_verify.html", form=form, resend=EmptyForm(),
+                           masked=session.get("register_masked"),
+                           wait=_resend_wait()), status
+
+
+@bp.post("/resend")
+def resend():
+    email = session.get("register_email")
+    if not email:
+        return redirect(url_for("register.start"))
+    try:
+        registration.resend_code(email)
+    except ServiceError as error:
+        apply_error(None, error)
+        return render_template("auth/register_verify.html", form=CodeForm(), resend=EmptyForm(),
+                               masked=session.get("register_masked"),
+                               wait=error.extra.get("retry_after", 0)), error.status
+    flash(_("A new code is on its way. The previous code no longer works."), "success")
+    session["resend_at"] = _now() + current_app.config["RESEND_COOLDOWN"]
+    return redirect(url_for("register.verify"))
+
+
+def _now():
+    return int(time.time())
+
+
+def _resend_wait():
+    """Seconds until the resend button may be used again (drives the countdown)."""
+    return max(0, int(session.get("resend_at", 0)) - _now())

@@ -1,0 +1,40 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  // "New picture": reload the captcha image in place instead of the whole page.
+  document.querySelectorAll("[data-captcha-refresh]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var img = link.parentNode.querySelector("[data-captcha]");
+      if (!img) { return; }
+      event.preventDefault();
+      img.src = img.src.split("?")[0] + "?t=" + Date.now();
+      var input = link.parentNode.querySelector("input");
+      if (input) { input.value = ""; input.focus(); }
+    });
+  });
+  // Resend countdown: the button stays disabled until the server's cooldown is over.
+  document.querySelectorAll("[data-countdown]").forEach(function (button) {
+    var left = parseInt(button.getAttribute("data-countdown"), 10) || 0;
+    var label = button.getAttribute("data-countdown-label") || "{s}";
+    var ready = button.getAttribute("data-ready-label") || button.textContent;
+    if (left <= 0) { return; }
+    button.disabled = true;
+    var tick = function () {
+      if (left <= 0) {
+        button.disabled = false;
+        button.textContent = button.getAttribute("data-ready-text") || ready;
+        return;
+      }
+      button.textContent = label.replace("{s}", left);
+      left -= 1;
+      setTimeout(tick, 1000);
+    };
+    tick();
+  });
+  // Confirm before destructive admin actions.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+})();
