@@ -1,0 +1,119 @@
+"""Real parts for the tests: an SMTP server (aiosmtpd), a mailbox reader, small helpers."""
+
+import email
+import email.policy
+import re
+import socket
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CODE_RE = re.compile(r"\b(\d{6})\b")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Recorder:
+    """aiosmtpd handler keeping every accepted message; can be told to refuse."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.refuse_with = None  # e.g. "421 try later" or "550 no such user"
+        self.attempts = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.attempts += 1
+        if self.refuse_with:
+            return self.refuse_with
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.original_content or envelope.content,
+                                           policy=email.policy.default)
+        with self.lock:
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                                  "message": message, "raw": envelope.original_content})
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    def __init__(self):
+        self.recorder = Recorder()
+        self.port = free_port()
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+
+    def clear(self):
+        with self.recorder.lock:
+            self.recorder.messages.clear()
+        self.recorder.refuse_with = None
+        self.recorder.attempts = 0
+
+
+def text_of(message):
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part else ""
+
+
+def html_of(message):
+    part = message.get_body(preferencelist=("html",))
+    return part.get_content() if part else ""
+
+
+class Mailbox:
+    """What the SMTP server received, after the real worker delivered the queue."""
+
+    def __init__(self, app, server):
+        self.app = app
+        self.server = server
+
+    def deliver(self):
+        from authsvc.services.worker import MailWorker
+
+        return MailWorker(self.app, worker_id="test-worker").drain()
+
+    def messages(self, to=None):
+        self.deliver()
+        with self.server.recorder.lock:
+            found = list(self.server.recorder.messages)
+        return [m for m in found if to is None or to in m["to"]]
+
+    def last(self, to):
+        found = self.messages(to)
+        assert found, f"no mail to {to}"
+        return found[-1]["message"]
+
+    def code(self, to):
+        """The 6-digit code in the newest mail to `to`."""
+        match = CODE_RE.search(text_of(self.last(to)))
+        assert match, "no code in the mail"
+        return match.group(1)
+
+
+def csrf_from(html):
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
