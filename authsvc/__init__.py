@@ -71,9 +71,10 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from .api import bp as api_bp
-    from .web import account, admin, auth, dev, main, ops, register
+    from .web import account, admin, auth, dev, main, ops, recovery, register
 
-    for blueprint in (main.bp, register.bp, auth.bp, account.bp, admin.bp, ops.bp, api_bp):
+    for blueprint in (main.bp, register.bp, auth.bp, recovery.bp, account.bp, admin.bp, ops.bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
     if app.config["AUTHSVC_ENV"] == settings.DEVELOPMENT:

@@ -1,22 +1,142 @@
-"""Flask CLI commands (flask --app wsgi ...)."""
+"""Flask CLI commands: flask --app wsgi <command>."""
+
+import os
+import re
+import signal
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
+
+from .errors import ServiceError
+from .extensions import db
+
+
+def _fail(error):
+    fields = error.extra.get("fields") or {}
+    details = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
+    raise click.ClickException(details or error.message)
 
 
 def register(app):
-    @app.cli.command("mail-worker")
-    @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-    def mail_worker(once):
-        """Run a mail delivery worker (MAIL_WORKER=external)."""
-        import signal
+    app.cli.add_command(create_admin)
+    app.cli.add_command(mail_worker)
+    app.cli.add_command(send_test_mail)
+    app.cli.add_command(invites_group)
+    app.cli.add_command(audit_group)
 
-        from .services.worker import MailWorker
 
-        worker = MailWorker(current_app._get_current_object())
-        if once:
-            click.echo(f"delivered: {worker.drain()}")
-            return
-        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-        signal.signal(signal.SIGINT, lambda *_: worker.stop())
-        worker.run()
+@click.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--username", required=True)
+def create_admin(email, username):
+    """Create the first admin (or promote an account). The password comes from
+    AUTHSVC_ADMIN_PASSWORD or a prompt, never from the command line."""
+    from .services import users
+    from .services.validation import normalize_email
+
+    password = os.environ.get("AUTHSVC_ADMIN_PASSWORD")
+    try:
+        existing = users.find_by_email(normalize_email(email))
+    except ServiceError as error:
+        _fail(error)
+    if not password and existing is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, created = users.create_admin(email, username, password)
+        db.session.commit()
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"{'created' if created else 'promoted'} admin {user.username} <{user.email}>")
+
+
+@click.command("mail-worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def mail_worker(once):
+    """Run a mail delivery worker (MAIL_WORKER=external)."""
+    from .services.worker import MailWorker
+
+    worker = MailWorker(current_app._get_current_object())
+    if once:
+        click.echo(f"delivered: {worker.drain()}")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    worker.run()
+
+
+@click.command("send-test-mail")
+@click.argument("to")
+def send_test_mail(to):
+    """Queue a test message to TO and deliver it now (checks the SMTP settings)."""
+    from .services import mail
+    from .services.validation import normalize_email
+    from .services.worker import MailWorker
+
+    try:
+        address = normalize_email(to)
+    except ServiceError as error:
+        _fail(error)
+    mail.queue_mail("test", address, {})
+    outcomes = MailWorker(current_app._get_current_object()).drain()
+    click.echo(f"outcome: {', '.join(outcomes) or 'nothing queued'}")
+    if "sent" not in outcomes:
+        raise click.ClickException("the test message was not accepted; see the log above")
+
+
+invites_group = AppGroup("invites", help="Manage invite codes.")
+
+
+@invites_group.command("create")
+@click.option("--count", default=1, show_default=True, type=int)
+@click.option("--uses", default=1, show_default=True, type=int, help="Registrations per code.")
+@click.option("--expires", default=None, help="Last valid day, e.g. 2026-12-31 (UTC).")
+@click.option("--code", default=None, help="Choose the code yourself (one code).")
+def invites_create(count, uses, expires, code):
+    """Create invite codes and print them."""
+    from .services import invites
+
+    try:
+        created = invites.create_invites(count=count, all_cnt=uses,
+                                         expire_date=invites.parse_expiry(expires), code=code)
+    except ServiceError as error:
+        _fail(error)
+    for invite in created:
+        click.echo(invite.code)
+
+
+@invites_group.command("list")
+def invites_list():
+    """List invite codes with their use counts and status."""
+    from .models import InviteCode
+    from .services import invites
+
+    for invite in db.session.execute(db.select(InviteCode).order_by(InviteCode.id)).scalars():
+        info = invites.describe(invite)
+        used_by = ",".join(u["username"] or "-" for u in info["users"]) or "-"
+        click.echo(f"{info['code']}\t{info['used_cnt']}/{info['all_cnt']}\t{info['status']}\t"
+                   f"{(info['expire_date'] or '-')[:10]}\t{used_by}")
+
+
+audit_group = AppGroup("audit", help="The audit log.")
+
+
+@audit_group.command("prune")
+@click.option("--older-than", "older_than", default=None,
+              help="Age such as 180d (default: AUDIT_RETENTION_DAYS).")
+def audit_prune(older_than):
+    """Delete audit events older than the retention period."""
+    from .services import auditlog
+
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
+    if older_than:
+        match = re.fullmatch(r"(\d+)d?", older_than.strip())
+        if not match:
+            raise click.ClickException("use a number of days, e.g. --older-than 180d")
+        days = int(match.group(1))
+    try:
+        deleted = auditlog.prune(days)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"deleted {deleted} events older than {days} days")
+

@@ -3,10 +3,13 @@
 import logging
 import secrets
 import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from flask import abort, g, request, session
 from flask_babel import get_locale
 
+from .requestinfo import describe_device
 from .services import metrics
 
 log = logging.getLogger("authsvc.http")
@@ -16,6 +19,22 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 
 def register_hooks(app):
+    @app.template_filter("datetime")
+    def format_datetime(value):
+        """A UTC datetime or a Unix time, shown in DISPLAY_TIMEZONE."""
+        if not value:
+            return "–"
+        zone = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
+        if isinstance(value, (int, float)):
+            moment = datetime.fromtimestamp(value, tz=timezone.utc)
+        else:
+            moment = value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    @app.template_filter("device")
+    def device(value):
+        return describe_device(value or "") or "–"
+
     @app.context_processor
     def template_globals():
         locale = get_locale()

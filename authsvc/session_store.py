@@ -8,6 +8,7 @@ get a session that is never stored: the API keeps no cookie state.
 
 import json
 import logging
+import math
 import re
 import secrets
 import time
@@ -105,7 +106,7 @@ class RedisSessionInterface(SessionInterface):
                             epoch=epoch or None)
         remember = bool(session.meta.get("remember"))
         ttl = keys.session_ttl(remember)
-        ttl = int(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
+        ttl = math.ceil(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
         pipe = client.pipeline(transaction=False)
         pipe.set(keys.session(session.hash), json.dumps({"data": dict(session), "meta": session.meta}),
                  ex=ttl)

@@ -183,20 +183,22 @@ def api(client):
     return Api(client)
 
 
+def make_user(api, mailbox, email="alice@example.com", username="alice",
+              password="correct horse battery"):
+    """Register and confirm an account through the API; returns (user json, token)."""
+    response = api.register(email=email, username=username, password=password)
+    assert response.status_code == 202, response.get_json()
+    code = mailbox.code(email)
+    confirmed = api.post("/registrations/confirm", json={"email": email, "code": code})
+    assert confirmed.status_code == 201, confirmed.get_json()
+    body = confirmed.get_json()
+    return body["user"], body["token"]
+
+
 @pytest.fixture
 def register_user(api, mailbox):
-    """Register and confirm an account through the API; returns (user json, token)."""
-
-    def make(email="alice@example.com", username="alice", password="correct horse battery"):
-        response = api.register(email=email, username=username, password=password)
-        assert response.status_code == 202, response.get_json()
-        code = mailbox.code(email)
-        confirmed = api.post("/registrations/confirm", json={"email": email, "code": code})
-        assert confirmed.status_code == 201, confirmed.get_json()
-        body = confirmed.get_json()
-        return body["user"], body["token"]
-
-    return make
+    """register_user(email=..., username=..., password=...) -> (user json, token)."""
+    return lambda **kwargs: make_user(api, mailbox, **kwargs)
 
 
 class Browser:
@@ -231,6 +233,9 @@ class Service:
         self.api = Api(app.test_client())
         self.browser = Browser(app.test_client())
         self.mailbox = Mailbox(app, smtp_server)
+
+    def register_user(self, **kwargs):
+        return make_user(self.api, self.mailbox, **kwargs)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import or_, update
 from .. import keys
 from ..errors import InvalidInput, RateLimited
 from ..extensions import db, redis_client
-from ..models import InviteCode, InviteUse, utcnow
+from ..models import InviteCode, InviteUse, iso, utcnow
 from ..requestinfo import client_ip
 from . import audit
 
@@ -114,3 +114,22 @@ def disable_invite(code, actor=None):
     invite.disabled = True
     audit.record("invite.disabled", actor=actor, detail={"invite_id": invite.id})
     return invite
+
+
+def describe(invite):
+    """An invite as the admin API and pages show it, with who used it."""
+    return {
+        "code": invite.code, "all_cnt": invite.all_cnt, "used_cnt": invite.used_cnt,
+        "status": invite.status, "expire_date": iso(invite.expire_date),
+        "created_at": iso(invite.created_at),
+        "created_by": invite.created_by.username if invite.created_by else None,
+        "users": [{"id": use.user_id, "username": use.user.username if use.user else None,
+                   "used_at": iso(use.used_at)} for use in invite.uses],
+    }
+
+
+def parse_expiry(value):
+    """'2026-12-31' means usable through that whole day (UTC)."""
+    from .auditlog import parse_day
+
+    return parse_day(value, "expire_date", end=True) if value else None

@@ -69,7 +69,7 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
         invites.check_invite(invite_code)
     if db.session.execute(db.select(User.id).filter_by(username=username)).first():
         raise Conflict({"username": [_("This username is taken. Please choose another.")]})
-    sendlimits.charge_send(email, client_ip())
+    sendlimits.charge_send(email, client_ip(), "register")
     pending = {
         "email": email,
         "username": username,
@@ -90,7 +90,7 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
 def resend_code(email):
     """A new code for a pending registration; the same answer whether or not one exists."""
     email = normalize_email(email)
-    sendlimits.charge_send(email, client_ip())
+    sendlimits.charge_send(email, client_ip(), "register")
     if redis_client.exists(keys.pending_registration(crypto.address_id(email))):
         code = codes.issue_code("register", email)
         mail.queue_code_mail("register", email, code, account=mail.IF_NO_ACCOUNT,

@@ -47,27 +47,28 @@ def _windows(spec):
     return tuple((item.amount, item.get_expiry()) for item in parse_many(spec))
 
 
-def _rules(email, ip):
+def _rules(email, ip, purpose):
     config = current_app.config
     rules = []
     if email:
         addr = crypto.address_id(email)
-        windows = _windows(config["SEND_LIMIT_PER_EMAIL"])
-        if config["RESEND_COOLDOWN"] > 0:
-            windows += ((1, config["RESEND_COOLDOWN"]),)
         rules += [("email", keys.send_window("email", addr, i), amount, seconds)
-                  for i, (amount, seconds) in enumerate(windows)]
+                  for i, (amount, seconds) in enumerate(_windows(config["SEND_LIMIT_PER_EMAIL"]))]
+        if config["RESEND_COOLDOWN"] > 0:
+            # The cooldown is per flow: a registration code does not delay a sign-in code.
+            rules.append(("cooldown", keys.send_window("cooldown", f"{addr}:{purpose}", 0), 1,
+                          config["RESEND_COOLDOWN"]))
     if ip:
         rules += [("ip", keys.send_window("ip", ip, i), amount, seconds)
                   for i, (amount, seconds) in enumerate(_windows(config["SEND_LIMIT_PER_IP"]))]
     return rules
 
 
-def charge_send(email, ip):
-    """Admit one code send for (address, IP) or raise RateLimited(retry_after)."""
+def charge_send(email, ip, purpose):
+    """Admit one code send of `purpose` for (address, IP) or raise RateLimited(retry_after)."""
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
-    rules = _rules(email, ip)
+    rules = _rules(email, ip, purpose)
     if not rules:
         return
     args = [uuid.uuid4().hex]

@@ -70,6 +70,16 @@ def mark_token_reauthenticated(digest):
     redis_client.set(keys.api_token(digest), json.dumps(record), keepttl=True, xx=True)
 
 
+def adopt_epoch(user, digest):
+    """Carry the token in use over to the user's new epoch (it survives end_all(keep=...))."""
+    raw = redis_client.get(keys.api_token(digest))
+    if raw is None:
+        return
+    record = json.loads(raw)
+    record["meta"]["epoch"] = user.auth_epoch
+    redis_client.set(keys.api_token(digest), json.dumps(record), keepttl=True, xx=True)
+
+
 def revoke(user_id, digest, kind):
     """Delete one session or token record and its index entry."""
     pipe = redis_client.pipeline(transaction=False)

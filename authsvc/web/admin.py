@@ -1,5 +1,134 @@
-"""Admin pages."""
+"""Admin pages: dashboard, users, invite codes, audit log."""
 
-from flask import Blueprint
+from functools import wraps
+
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import InviteCode
+from ..services import auditlog, invites, mailqueue, mailstats, recovery, users
+from .auth_helpers import apply_error, password_session_required
+from .forms import EmptyForm, InviteForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    """Signed in with a password, and an admin (403 otherwise)."""
+    @wraps(view)
+    @password_session_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _page():
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+@bp.get("")
+@admin_required
+def index():
+    figures = mailstats.figures()
+    figures["queue_depth"] = mailqueue.depth()
+    return render_template("admin/index.html", figures=users.dashboard(), mail=figures)
+
+
+@bp.get("/users")
+@admin_required
+def user_list():
+    query = request.args.get("q", "")[:254]
+    page = _page()
+    items, total = users.search(query, page)
+    return render_template("admin/users.html", items=items, total=total, page=page, q=query,
+                           per_page=users.PER_PAGE)
+
+
+@bp.get("/users/<int:user_id>")
+@admin_required
+def user_detail(user_id):
+    user = users.get(user_id)
+    return render_template("admin/user.html", user=user, info=users.summary(user), form=EmptyForm())
+
+
+USER_ACTIONS = {
+    "deactivate": (users.deactivate, lambda: _("The account was deactivated and signed out everywhere.")),
+    "activate": (users.activate, lambda: _("The account was activated.")),
+    "unlock": (users.unlock, lambda: _("The account was unlocked.")),
+    "send-reset": (lambda user, actor: recovery.send_reset_for(user, actor),
+                   lambda: _("A password reset code was sent to the user.")),
+}
+
+
+@bp.post("/users/<int:user_id>/<action>")
+@admin_required
+def user_action(user_id, action):
+    if action not in USER_ACTIONS:
+        abort(404)
+    user = users.get(user_id)
+    perform, message = USER_ACTIONS[action]
+    try:
+        perform(user, current_user._get_current_object())
+    except ServiceError as error:
+        apply_error(None, error)
+    else:
+        flash(message(), "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.route("/invites", methods=["GET", "POST"])
+@admin_required
+def invite_list():
+    form = InviteForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created = invites.create_invites(
+                count=form.count.data or 1, all_cnt=form.all_cnt.data or 1,
+                expire_date=invites.parse_expiry(form.expire_date.data), created_by=current_user._get_current_object(),
+                code=form.code.data or None)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            flash(_("%(num)d invite codes were created.", num=len(created)), "success")
+            return redirect(url_for("admin.invite_list"))
+    elif form.errors:
+        status = 400
+    found = db.session.execute(db.select(InviteCode).order_by(InviteCode.id.desc()).limit(500)).scalars().all()
+    return render_template("admin/invites.html", form=form, items=[invites.describe(i) for i in found],
+                           disable=EmptyForm()), status
+
+
+@bp.post("/invites/<code>/disable")
+@admin_required
+def invite_disable(code):
+    if invites.disable_invite(code, actor=current_user._get_current_object()) is None:
+        abort(404)
+    flash(_("The invite code was disabled."), "success")
+    return redirect(url_for("admin.invite_list"))
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    try:
+        statement = auditlog.from_args(request.args)
+    except ServiceError as error:
+        apply_error(None, error)
+        statement = auditlog.filtered()
+    if request.args.get("format") == "csv":
+        return Response(stream_with_context(auditlog.csv_rows(statement)), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=audit.csv"})
+    page = _page()
+    items, total = auditlog.page(statement, page)
+    return render_template("admin/audit.html", items=items, total=total, page=page, per_page=50,
+                           args=request.args)

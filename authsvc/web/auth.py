@@ -1,19 +1,160 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in pages: password (+ second step), emailed code, sign-out, password confirmation."""
 
-from flask import Blueprint, redirect, render_template, url_for
+import time
 
-from .auth_helpers import end_browser_session
-from .forms import EmptyForm, LoginForm
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..errors import CaptchaRequired, ServiceError
+from ..extensions import limiter
+from ..services import audit, signin
+from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
+                           start_browser_session)
+from .forms import CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm
 
 bp = Blueprint("auth", __name__)
+DEVICE_COOKIE = "authsvc_device"
+login_limit = limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login",
+                                   methods=["POST"])
 
 
-@bp.get("/login")
+def _finish(result, method, remember=False, target=None):
+    """Start the browser session for a completed sign-in and go where the user was headed."""
+    signin.record_success(result.user, method)
+    start_browser_session(result.user, method, remember)
+    response = redirect(safe_next(target))
+    if result.device_token:
+        response.set_cookie(DEVICE_COOKIE, result.device_token, httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"],
+                            max_age=current_app.config["DEVICE_COOKIE_DAYS"] * 86400)
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_limit
 def login():
-    return render_template("auth/login.html", form=LoginForm())
+    if (signed_in := redirect_signed_in()) is not None:
+        return signed_in
+    form = LoginForm(next=request.args.get("next"))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = signin.password_login(
+                form.login.data, form.password.data, session.pop("captcha_id", None),
+                form.captcha.data, request.cookies.get(DEVICE_COOKIE))
+        except CaptchaRequired as error:
+            session["login_captcha"] = True
+            status = apply_error(form, error)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            if isinstance(result, signin.SecondFactorChallenge):
+                session["mfa"] = {"challenge": result.challenge, "email": result.email,
+                                  "remember": form.remember.data, "next": form.next.data}
+                return redirect(url_for("auth.second_factor"))
+            return _finish(result, "password", form.remember.data, form.next.data)
+    need_captcha = session.get("login_captcha") or signin.captcha_needed()
+    return render_template("auth/login.html", form=form, need_captcha=need_captcha), status
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@login_limit
+def second_factor():
+    pending = session.get("mfa")
+    if not pending:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = signin.complete_second_factor(pending["challenge"], form.code.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session.pop("mfa", None)
+            return _finish(result, "password", pending.get("remember"), pending.get("next"))
+    return render_template("auth/second_factor.html", form=form, resend=EmptyForm(),
+                           masked=pending["email"]), status
+
+
+@bp.post("/login/verify/resend")
+def second_factor_resend():
+    pending = session.get("mfa")
+    if not pending:
+        return redirect(url_for("auth.login"))
+    try:
+        signin.resend_second_factor(pending["challenge"])
+    except ServiceError as error:
+        apply_error(None, error)
+    else:
+        flash(_("A new code is on its way. The previous code no longer works."), "success")
+    return redirect(url_for("auth.second_factor"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def code_request():
+    form = EmailCaptchaForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            answer = signin.request_login_code(form.email.data, session.pop("captcha_id", None),
+                                               form.captcha.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session["code_login"] = {"email": form.email.data, "masked": answer["email"],
+                                     "next": request.args.get("next")}
+            flash(_("If %(email)s has an account, a sign-in code is on its way.", email=answer["email"]),
+                  "success")
+            return redirect(url_for("auth.code_verify"))
+    return render_template("auth/login_code.html", form=form), status
+
+
+@bp.route("/login/code/verify", methods=["GET", "POST"])
+@login_limit
+def code_verify():
+    pending = session.get("code_login")
+    if not pending:
+        return redirect(url_for("auth.code_request"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = signin.code_login(pending["email"], form.code.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session.pop("code_login", None)
+            return _finish(signin.SignedIn(user, None), "code", False, pending.get("next"))
+    return render_template("auth/login_code_verify.html", form=form, masked=pending["masked"]), status
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        audit.record("logout", user=current_user._get_current_object(), detail={"kind": "web"})
     end_browser_session()
+    flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/confirm-password", methods=["GET", "POST"])
+@login_required
+@login_limit
+def reauthenticate():
+    form = ReauthForm(next=request.args.get("next"))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            signin.reauthenticate(current_user, form.password.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+            if error.code == "account_locked":
+                end_browser_session()
+                return redirect(url_for("auth.login"))
+        else:
+            session["password_at"] = time.time()
+            return redirect(safe_next(form.next.data))
+    return render_template("auth/reauthenticate.html", form=form), status

@@ -4,8 +4,10 @@ import hmac
 import time
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from functools import wraps
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..models import User
@@ -74,3 +76,21 @@ def redirect_signed_in():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     return None
+
+
+def password_recently_confirmed():
+    """False for a session signed in by emailed code alone until the password is entered."""
+    if session.get("auth_method") == "password":
+        return True
+    return time.time() - float(session.get("password_at") or 0) < current_app.config["REAUTH_SECONDS"]
+
+
+def password_session_required(view):
+    """Sensitive pages: signed in, and with a password (not an emailed code alone)."""
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not password_recently_confirmed():
+            return redirect(url_for("auth.reauthenticate", next=request.full_path))
+        return view(*args, **kwargs)
+    return wrapper

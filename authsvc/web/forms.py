@@ -68,14 +68,14 @@ class EmailCaptchaForm(FlaskForm):
 
 class ResetForm(FlaskForm):
     code = _code()
-    password = _password(_l("New password"), "new-password")
-    confirm = _confirm("password")
+    new_password = _password(_l("New password"), "new-password")
+    confirm = _confirm("new_password")
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = _password(_l("Current password"), "current-password")
-    password = _password(_l("New password"), "new-password")
-    confirm = _confirm("password")
+    new_password = _password(_l("New password"), "new-password")
+    confirm = _confirm("new_password")
 
 
 class ChangeEmailForm(FlaskForm):

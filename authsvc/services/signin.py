@@ -1,0 +1,235 @@
+"""Sign-in: password (with lockout and captcha after failures), emailed code, second step.
+
+Unknown logins, wrong passwords and inactive accounts get one answer and cost one bcrypt
+verification each; failures are counted per account *and* per unknown login name, so lockout
+and the captcha requirement reveal nothing about which accounts exist.
+"""
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func
+
+from .. import crypto, keys
+from ..errors import AccountLocked, CaptchaRequired, CodeExpired, InvalidCredentials, InvalidInput
+from ..extensions import db, redis_client
+from ..models import User, utcnow
+from ..requestinfo import client_ip
+from . import audit, captcha, codes, devices, mail, metrics, notices, passwords, sendlimits
+from .registration import mask_email
+from .validation import normalize_code, normalize_email, normalize_login
+
+
+@dataclass
+class SignedIn:
+    user: User
+    device_token: str
+
+
+@dataclass
+class SecondFactorChallenge:
+    challenge: str
+    email: str
+    expires_in: int
+
+
+def find_user(login):
+    """The account for an email or username (case-insensitive), or None."""
+    column = User.email if "@" in login else User.username
+    return db.session.execute(db.select(User).where(func.lower(column) == login)).scalar_one_or_none()
+
+
+def _subject(login, user):
+    return f"u{user.id}" if user else f"n{crypto.keyed_hash('login', login)[:24]}"
+
+
+def _failures(subject):
+    return int(redis_client.get(keys.login_failures(subject)) or 0)
+
+
+def captcha_needed(subject=None):
+    """Whether a password attempt must carry a solved captcha now."""
+    mode = current_app.config["LOGIN_CAPTCHA"]
+    if mode == "never" or not captcha.enabled():
+        return False
+    if mode == "always":
+        return True
+    threshold = current_app.config["LOGIN_CAPTCHA_AFTER"]
+    ip_failures = int(redis_client.get(keys.ip_login_failures(client_ip())) or 0)
+    return ip_failures >= threshold or (subject is not None and _failures(subject) >= threshold)
+
+
+def lock_remaining(subject):
+    return max(0, int(redis_client.ttl(keys.lockout(subject))))
+
+
+def password_login(login, password, captcha_id=None, captcha_answer=None, device_token=None):
+    """Check a password; returns SignedIn, or a SecondFactorChallenge, or raises."""
+    login = normalize_login(login)
+    if not password:
+        raise InvalidInput({"password": [_password_required()]})
+    user = find_user(login)
+    subject = _subject(login, user)
+    remaining = lock_remaining(subject)
+    if remaining:
+        metrics.LOGINS.labels("password", "locked").inc()
+        raise AccountLocked(remaining)
+    if captcha_needed(subject):
+        if not captcha_id:
+            raise CaptchaRequired()
+        captcha.check_captcha(captcha_id, captcha_answer)
+    if user is None:
+        passwords.burn_verification(password)
+        ok = False
+    else:
+        ok = passwords.verify_password(password, user.password_hash)
+    if not ok or not user.active:
+        _count_failure_and_refuse(subject, user, login, "unknown_user" if user is None else
+                        ("wrong_password" if not ok else "inactive"))
+    redis_client.delete(keys.login_failures(subject))
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    if _second_factor_required(user, device_token):
+        return _start_second_factor(user)
+    return SignedIn(user, _recognise_device(user, device_token))
+
+
+def _recognise_device(user, device_token):
+    """Keep a known device's token; remember a new device (and tell the owner if asked to)."""
+    if devices.is_known(user, device_token):
+        return device_token
+    if current_app.config["NOTIFY_NEW_DEVICE"]:
+        notices.new_device(user)
+    return devices.remember(user)
+
+
+def _count_failure_and_refuse(subject, user, login, reason):
+    """Count a failed password (account or login name, and IP), lock at the threshold, raise."""
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.incr(keys.login_failures(subject))
+    pipe.expire(keys.login_failures(subject), keys.login_failures_ttl())
+    pipe.incr(keys.ip_login_failures(client_ip()))
+    pipe.expire(keys.ip_login_failures(client_ip()), keys.IP_LOGIN_FAILURES_TTL)
+    failures = pipe.execute()[0]
+    metrics.LOGINS.labels("password", "failure").inc()
+    email = user.email if user else (login if "@" in login else None)
+    audit.record("login.failure", "failure", user=user, email=email,
+                 detail={"reason": reason, "failures": failures})
+    if failures >= current_app.config["LOGIN_LOCKOUT_THRESHOLD"]:
+        ttl = keys.lockout_ttl()
+        pipe = redis_client.pipeline(transaction=True)
+        pipe.set(keys.lockout(subject), "1", ex=ttl)
+        pipe.delete(keys.login_failures(subject))
+        pipe.execute()
+        audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
+        if user is not None:
+            notices.security_alert(user, "lockout", minutes=ttl // 60)
+        raise AccountLocked(ttl)
+    raise InvalidCredentials()
+
+
+def _password_required():
+    from flask_babel import gettext as _
+
+    return _("Please enter your password.")
+
+
+def clear_lockout(user):
+    """Forget failures and lift a lockout (after a reset by code, or by an admin)."""
+    redis_client.delete(keys.lockout(f"u{user.id}"), keys.login_failures(f"u{user.id}"))
+
+
+def is_locked(user):
+    return lock_remaining(f"u{user.id}") > 0
+
+
+def _second_factor_required(user, device_token):
+    mode = current_app.config["LOGIN_SECOND_FACTOR"]
+    if mode == "always":
+        return True
+    return mode == "new_device" and not devices.is_known(user, device_token)
+
+
+def _start_second_factor(user):
+    challenge = secrets.token_urlsafe(32)
+    record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time()}
+    sendlimits.charge_send(user.email, client_ip(), "second_factor")
+    redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
+                     ex=keys.challenge_ttl())
+    code = codes.issue_code("second_factor", user.email)
+    mail.queue_code_mail("second_factor", user.email, code, account=mail.IF_ACCOUNT)
+    audit.record("login.second_factor", user=user, detail={"step": "code_sent"})
+    return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl())
+
+
+def _challenge_user(challenge):
+    raw = redis_client.get(keys.challenge(crypto.token_hash(challenge or "")))
+    if raw is None:
+        raise CodeExpired()
+    record = json.loads(raw)
+    user = db.session.get(User, record["uid"])
+    if user is None or not user.active or user.auth_epoch != record["epoch"]:
+        raise CodeExpired()
+    return user
+
+
+def complete_second_factor(challenge, code):
+    """Finish a password sign-in with its emailed code; returns SignedIn."""
+    code = normalize_code(code)
+    user = _challenge_user(challenge)
+    codes.verify_code("second_factor", user.email, code)
+    redis_client.delete(keys.challenge(crypto.token_hash(challenge)))
+    return SignedIn(user, devices.remember(user))
+
+
+def resend_second_factor(challenge):
+    """A new code for a pending second step (within the send limits)."""
+    user = _challenge_user(challenge)
+    sendlimits.charge_send(user.email, client_ip(), "second_factor")
+    code = codes.issue_code("second_factor", user.email)
+    mail.queue_code_mail("second_factor", user.email, code, account=mail.IF_ACCOUNT)
+    return mask_email(user.email)
+
+
+def request_login_code(email, captcha_id=None, captcha_answer=None):
+    """Send a sign-in code; the same answer and work whether or not the account exists."""
+    email = normalize_email(email)
+    captcha.check_captcha(captcha_id, captcha_answer)
+    sendlimits.charge_send(email, client_ip(), "login")
+    code = codes.issue_code("login", email)  # issued either way: verification behaves alike
+    mail.queue_code_mail("login", email, code, account=mail.IF_ACCOUNT)
+    return {"status": "code_sent", "email": mask_email(email), "expires_in": keys.code_ttl("login"),
+            "resend_after": sendlimits.resend_after()}
+
+
+def code_login(email, code):
+    """Sign in with an emailed code alone; returns the User (a code-only session)."""
+    email = normalize_email(email)
+    code = normalize_code(code)
+    codes.verify_code("login", email, code)
+    user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise CodeExpired()
+    return user
+
+
+def record_success(user, method):
+    """Bookkeeping shared by every way in: last login, metrics, audit."""
+    user.last_login_at = utcnow()
+    metrics.LOGINS.labels(method, "success").inc()
+    audit.record("login.success", user=user, detail={"method": method})
+
+
+def reauthenticate(user, password):
+    """Confirm the password of a signed-in user; failures count like sign-in failures."""
+    subject = f"u{user.id}"
+    remaining = lock_remaining(subject)
+    if remaining:
+        raise AccountLocked(remaining)
+    if not password or not passwords.verify_password(password, user.password_hash):
+        _count_failure_and_refuse(subject, user, user.email, "wrong_password")
+    redis_client.delete(keys.login_failures(subject))
+    return True

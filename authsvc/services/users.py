@@ -1,0 +1,123 @@
+"""Account administration: search, deactivate/activate, unlock, first admin, dashboard figures."""
+
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_
+
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..extensions import db
+from ..models import AuditEvent, User, iso, utcnow
+from . import audit, notices, passwords, signin, tokens
+from .validation import check_new_password, normalize_email, normalize_username
+
+PER_PAGE = 20
+
+
+def search(query=None, page=1, per_page=PER_PAGE):
+    """Users whose email or username contains `query`, newest first; returns (items, total)."""
+    statement = db.select(User)
+    if query:
+        pattern = f"%{query.strip().lower()}%"
+        statement = statement.where(or_(User.email.like(pattern), User.username.like(pattern)))
+    total = db.session.execute(db.select(func.count()).select_from(statement.subquery())).scalar_one()
+    items = db.session.execute(statement.order_by(User.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return items, total
+
+
+def get(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def summary(user):
+    """What the admin sees of one account."""
+    data = user.to_dict()
+    data.update(active=user.active, last_login_at=iso(user.last_login_at),
+                password_changed_at=iso(user.password_changed_at), locked=signin.is_locked(user),
+                sessions=len(tokens.list_sessions(user)))
+    return data
+
+
+def deactivate(user, actor):
+    """Disable the account and end every session and token at once."""
+    if user.id == actor.id:
+        raise Forbidden(_("You cannot deactivate your own account."))
+    user.active = False
+    tokens.end_all(user)
+    audit.record("admin.user_deactivated", user=user, actor=actor)
+    notices.security_alert(user, "deactivated")
+    return user
+
+
+def activate(user, actor):
+    user.active = True
+    audit.record("admin.user_activated", user=user, actor=actor)
+    return user
+
+
+def unlock(user, actor):
+    signin.clear_lockout(user)
+    audit.record("admin.user_unlocked", user=user, actor=actor)
+    return user
+
+
+def find_by_email(email):
+    """The account with this normalised address, or None."""
+    return db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
+
+
+def create_admin(email, username, password):
+    """Create an admin, or promote the existing account with that email; returns (user, created)."""
+    email = normalize_email(email)
+    existing = find_by_email(email)
+    if existing is not None:
+        existing.is_admin = True
+        audit.record("admin.created", user=existing, detail={"promoted": True})
+        return existing, False
+    username = normalize_username(username)
+    if db.session.execute(db.select(User.id).filter_by(username=username)).first():
+        raise Conflict({"username": [_("This username is taken. Please choose another.")]})
+    if not password:
+        raise InvalidInput({"password": [_("Please choose a password.")]})
+    check_new_password(password, username, email)
+    now = utcnow()
+    user = User(email=email, username=username, password_hash=passwords.hash_password(password),
+                is_admin=True, email_verified_at=now, password_changed_at=now)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("admin.created", user=user, detail={"promoted": False})
+    return user, True
+
+
+DASHBOARD_EVENTS = {
+    "registrations": ("register.confirmed", None),
+    "logins": ("login.success", None),
+    "login_failures": ("login.failure", None),
+    "lockouts": ("login.locked", None),
+    "codes_sent": ("code.issued", None),
+    "codes_used": ("code.verified", None),
+}
+
+
+def dashboard():
+    """Counts for today and the last 7 days, plus the code usage rate."""
+    now = utcnow()
+    windows = {"today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+               "7d": now - timedelta(days=7)}
+    figures = {}
+    for window, since in windows.items():
+        rows = db.session.execute(
+            db.select(AuditEvent.event, func.count()).where(AuditEvent.at >= since)
+            .where(AuditEvent.event.in_([e for e, _o in DASHBOARD_EVENTS.values()]))
+            .group_by(AuditEvent.event)).all()
+        counts = dict(rows)
+        block = {name: counts.get(event, 0) for name, (event, _o) in DASHBOARD_EVENTS.items()}
+        sent = block["codes_sent"]
+        block["code_usage_rate"] = round(block["codes_used"] / sent, 4) if sent else None
+        figures[window] = block
+    figures["users"] = db.session.execute(db.select(func.count(User.id))).scalar_one()
+    return figures

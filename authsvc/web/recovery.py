@@ -1,0 +1,55 @@
+"""Password reset pages: request a code, then set a new password with it."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+
+from ..errors import ServiceError
+from ..services import recovery, signin
+from .auth_helpers import apply_error, start_browser_session
+from .forms import EmailCaptchaForm, ResetForm
+
+bp = Blueprint("recovery", __name__, url_prefix="/reset")
+
+
+@bp.route("", methods=["GET", "POST"])
+def reset_request():
+    form = EmailCaptchaForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            answer = recovery.request_reset(form.email.data, session.pop("captcha_id", None),
+                                            form.captcha.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session["reset"] = {"email": form.email.data, "masked": answer["email"]}
+            flash(_("If %(email)s has an account, a reset code is on its way. It is valid for %(num)d minutes.",
+                    email=answer["email"], num=answer["expires_in"] // 60), "success")
+            return redirect(url_for("recovery.reset_verify"))
+    return render_template("auth/reset.html", form=form), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def reset_verify():
+    pending = session.get("reset")
+    if not pending:
+        return redirect(url_for("recovery.reset_request"))
+    form = ResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = recovery.confirm_reset(pending["email"], form.code.data, form.new_password.data)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session.pop("reset", None)
+            if current_app.config["AUTO_LOGIN_AFTER_RESET"]:
+                signin.record_success(user, "password")
+                start_browser_session(user, "password")
+                flash(_("Your password was reset and you are signed in."), "success")
+                return redirect(url_for("account.index"))
+            flash(_("Your password was reset. Every other session was signed out. Please sign in."), "success")
+            return redirect(url_for("auth.login"))
+    elif form.errors:
+        status = 400
+    return render_template("auth/reset_verify.html", form=form, masked=pending["masked"]), status
