@@ -4,7 +4,7 @@ import logging
 import threading
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
@@ -44,6 +44,8 @@ def create_app(config=None):
 
 def select_locale():
     """The `lang` cookie (language switch), else Accept-Language, else Chinese."""
+    if not has_request_context():
+        return "zh"  # CLI and the mail worker: each mail job carries its own language
     chosen = request.cookies.get("lang")
     if chosen in LANGUAGES and not request.path.startswith("/api/"):
         return chosen

@@ -6,7 +6,7 @@ import signal
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .errors import ServiceError
 from .extensions import db
@@ -27,6 +27,7 @@ def register(app):
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--username", required=True)
 def create_admin(email, username):
@@ -51,6 +52,7 @@ def create_admin(email, username):
 
 
 @click.command("mail-worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def mail_worker(once):
     """Run a mail delivery worker (MAIL_WORKER=external)."""
@@ -66,6 +68,7 @@ def mail_worker(once):
 
 
 @click.command("send-test-mail")
+@with_appcontext
 @click.argument("to")
 def send_test_mail(to):
     """Queue a test message to TO and deliver it now (checks the SMTP settings)."""

@@ -57,7 +57,8 @@ def admin_invites():
 def admin_create_invites():
     body = json_body(all_cnt=(int, False), expire_date=(str, False, 32), count=(int, False),
                      code=(str, False, 64))
-    created = invites.create_invites(count=body["count"] or 1, all_cnt=body["all_cnt"] or 1,
+    created = invites.create_invites(count=1 if body["count"] is None else body["count"],
+                                     all_cnt=1 if body["all_cnt"] is None else body["all_cnt"],
                                      expire_date=invites.parse_expiry(body["expire_date"]),
                                      created_by=g.user, code=body["code"])
     return jsonify({"items": [invites.describe(i) for i in created]}), 201

@@ -41,9 +41,11 @@ def _guard_guessing():
     key = keys.invite_failures(client_ip() or "-")
     pipe = redis_client.pipeline(transaction=True)
     pipe.incr(key)
-    pipe.expire(key, keys.INVITE_FAILURES_TTL, nx=True)
     pipe.ttl(key)
-    failures, _, ttl = pipe.execute()
+    failures, ttl = pipe.execute()
+    if ttl < 0:  # first failure of the window (EXPIRE NX needs Redis 7; embedded is 6.2)
+        redis_client.expire(key, keys.INVITE_FAILURES_TTL)
+        ttl = keys.INVITE_FAILURES_TTL
     if failures > current_app.config["INVITE_FAILURES_PER_HOUR"]:
         raise RateLimited(max(1, ttl))
 
