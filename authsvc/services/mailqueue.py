@@ -32,7 +32,7 @@ def heartbeat(worker_id):
 
 def retire(worker_id):
     """A clean shutdown: give back anything claimed and forget the worker."""
-    _requeue_claimed(worker_id)
+    requeue_claimed(worker_id)
     redis_client.delete(keys.mail_worker_alive(worker_id))
     redis_client.srem(keys.MAIL_WORKERS, worker_id)
 
@@ -50,12 +50,13 @@ def reap_dead_workers():
         worker_id = raw.decode()
         if redis_client.exists(keys.mail_worker_alive(worker_id)):
             continue
-        moved += _requeue_claimed(worker_id)
+        moved += requeue_claimed(worker_id)
         redis_client.srem(keys.MAIL_WORKERS, worker_id)
     return moved
 
 
-def _requeue_claimed(worker_id):
+def requeue_claimed(worker_id):
+    """Put a worker's claimed jobs back on the queue; returns how many."""
     moved = 0
     # LMOVE is atomic per job, so two reapers never duplicate one.
     while redis_client.lmove(keys.mail_processing(worker_id), keys.MAIL_QUEUE, "RIGHT", "RIGHT"):

@@ -9,7 +9,7 @@ import uuid
 
 import redis
 
-from . import delivery, mailqueue, metrics
+from . import delivery, mailqueue, mailstats, metrics
 
 log = logging.getLogger("authsvc.mail")
 
@@ -23,6 +23,7 @@ class MailWorker:
         self.block_seconds = block_seconds
         self.stop_event = threading.Event()
         self._last_housekeeping = 0.0
+        self._requeue_own = True  # a restarted worker id may not exist yet; harmless then
 
     def housekeeping(self, force=False):
         """Heartbeat, due retries back onto the queue, dead workers' jobs handed out again."""
@@ -31,6 +32,10 @@ class MailWorker:
             return
         self._last_housekeeping = now
         with self.app.app_context():
+            if self._requeue_own:
+                # After a Redis outage a claimed job may sit in our own list: hand it back.
+                mailqueue.requeue_claimed(self.worker_id)
+                self._requeue_own = False
             mailqueue.heartbeat(self.worker_id)
             mailqueue.promote_due()
             mailqueue.reap_dead_workers()
@@ -44,7 +49,15 @@ class MailWorker:
                       else mailqueue.claim_now(self.worker_id))
             if job_id is None:
                 return None
-            return delivery.process_job(self.worker_id, job_id)
+            try:
+                return delivery.process_job(self.worker_id, job_id)
+            except redis.RedisError:
+                raise
+            except Exception:  # noqa: BLE001 - a job that breaks the code must not loop forever
+                log.exception("mail job %s dropped after an unexpected error", job_id)
+                mailqueue.ack(self.worker_id, job_id, sent=False)
+                mailstats.count("error")
+                return "error"
 
     def drain(self):
         """Deliver everything that is due now; returns the outcomes (tests, CLI)."""
@@ -62,8 +75,10 @@ class MailWorker:
                 self.process_one()
             except (redis.RedisError, OSError) as exc:
                 log.warning("mail worker %s: %s; retrying in 2 s", self.worker_id, exc)
+                self._requeue_own = True
+                self._last_housekeeping = 0.0
                 self.stop_event.wait(2)
-            except Exception:  # noqa: BLE001 - a bad job must not kill the worker
+            except Exception:  # noqa: BLE001 - the loop itself must survive anything
                 log.exception("mail worker %s: unexpected error", self.worker_id)
                 self.stop_event.wait(1)
         try:

@@ -1,0 +1,160 @@
+"""Durable delivery: retries, fallback, circuit breaker, permanent failures, figures, dedupe."""
+
+import time
+
+import pytest
+
+from authsvc.services import mail, mailqueue, mailstats
+
+from .support import SMTPServer, free_port
+
+FAST_RETRIES = {"MAIL_RETRY_DELAYS": "0.2,0.3"}
+
+
+@pytest.fixture(scope="module")
+def fallback_smtp():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fallback(fallback_smtp):
+    fallback_smtp.clear()
+    return fallback_smtp
+
+
+def with_fallback(server):
+    return {"MAIL_FALLBACK_SERVER": "127.0.0.1", "MAIL_FALLBACK_PORT": server.port,
+            "MAIL_FALLBACK_USE_SSL": False, "MAIL_FALLBACK_SENDER": "backup@accounts.example.com"}
+
+
+def queue(app, to="alice@example.com", n=1):
+    with app.test_request_context():
+        return [mail.queue_mail("test", to, {}) for _ in range(n)]
+
+
+def figures(app):
+    with app.app_context():
+        return mailstats.figures()
+
+
+def test_retry_then_success(make_service):
+    service = make_service(**FAST_RETRIES)
+    recorder = service.mailbox.server.recorder
+    recorder.refuse_with, recorder.refuse_times = "421 4.3.2 try again later", 2
+    queue(service.app)
+    outcomes = service.mailbox.deliver_all()
+    assert outcomes == ["retry", "retry", "sent"]
+    assert len(service.mailbox.messages("alice@example.com")) == 1
+    stats = figures(service.app)
+    assert stats["retried"] == 2 and stats["sent"] == 1 and stats["by_provider"]["primary"]["failed"] == 2
+    assert stats["success_rate"] == round(1 / 3, 4)
+
+
+def test_primary_down_then_fallback_delivers(make_service, fallback):
+    closed = free_port()
+    service = make_service(MAIL_PORT=closed, **FAST_RETRIES, **with_fallback(fallback))
+    queue(service.app)
+    outcomes = service.mailbox.deliver_all()
+    assert outcomes == ["retry", "retry", "sent"]  # two retries on the primary, then the fallback
+    delivered = fallback.recorder.messages
+    assert len(delivered) == 1 and delivered[0]["from"] == "backup@accounts.example.com"
+    assert figures(service.app)["fell_back"] == 1
+
+
+def test_circuit_opens_after_three_failures_and_closes_after_its_time(make_service, fallback):
+    service = make_service(MAIL_CIRCUIT_THRESHOLD=3, MAIL_CIRCUIT_SECONDS=2, MAIL_RETRY_DELAYS="30,30",
+                           **with_fallback(fallback))
+    primary = service.mailbox.server.recorder
+    primary.refuse_with = "421 4.3.2 overloaded"
+    queue(service.app, n=3)
+    # two failures leave their jobs for a retry; the third opens the circuit and falls back
+    assert service.mailbox.deliver() == ["retry", "retry", "sent"]
+    attempts_when_open = primary.attempts
+    assert attempts_when_open == 3
+    assert figures(service.app)["circuits_open"] == ["primary"]
+    # while open, new mail skips the primary and goes straight to the fallback
+    queue(service.app)
+    assert service.mailbox.deliver() == ["sent"]
+    assert primary.attempts == attempts_when_open
+    assert len(fallback.recorder.messages) == 2
+    # after MAIL_CIRCUIT_SECONDS the primary is tried again
+    primary.refuse_with = None
+    time.sleep(2.1)
+    queue(service.app)
+    assert service.mailbox.deliver() == ["sent"]
+    assert primary.attempts == attempts_when_open + 1
+    assert figures(service.app)["circuits_open"] == []
+
+
+def test_permanent_failure_is_not_retried(make_service):
+    service = make_service(**FAST_RETRIES)
+    recorder = service.mailbox.server.recorder
+    recorder.refuse_with = "550 5.1.1 no such mailbox"
+    queue(service.app)
+    assert service.mailbox.deliver_all() == ["rejected"]
+    assert recorder.attempts == 1
+    stats = figures(service.app)
+    assert stats["retried"] == 0 and stats["by_provider"]["primary"]["rejected"] == 1
+
+
+def test_gives_up_after_the_retries_without_fallback(make_service):
+    service = make_service(MAIL_PORT=free_port(), **FAST_RETRIES)
+    queue(service.app)
+    assert service.mailbox.deliver_all() == ["retry", "retry", "failed"]
+    assert figures(service.app)["gave_up"] == 1
+
+
+def test_a_code_survives_a_failed_send(make_service):
+    service = make_service(MAIL_CIRCUIT_THRESHOLD=10, **FAST_RETRIES)
+    recorder = service.mailbox.server.recorder
+    recorder.refuse_with = "421 4.3.2 try again later"
+    service.api.register()
+    service.mailbox.deliver_all()  # every attempt failed
+    recorder.refuse_with = None
+    # the user asks again (after the cooldown); the new code arrives and works
+    redis = service.app.extensions["authsvc.redis"]
+    redis.delete(*redis.keys("authsvc:send:cooldown:*"))
+    assert service.api.post("/registrations/resend", json={"email": "alice@example.com"}).status_code == 202
+    code = service.mailbox.code("alice@example.com")
+    assert service.api.post("/registrations/confirm", json={"email": "alice@example.com",
+                                                            "code": code}).status_code == 201
+
+
+def test_a_job_is_sent_once_even_if_handed_out_twice(app, mailbox):
+    [job_id] = queue(app)
+    assert mailbox.deliver() == ["sent"]
+    redis = app.extensions["authsvc.redis"]
+    # simulate a second copy of the id on the queue (e.g. a reaper racing a slow worker)
+    from authsvc import keys
+
+    redis.lpush(keys.MAIL_QUEUE, job_id)
+    assert mailbox.deliver() in (["expired"], ["duplicate"])
+    assert len(mailbox.messages("alice@example.com")) == 1
+
+
+def test_dead_workers_jobs_are_handed_out_again(app, mailbox):
+    from authsvc.services.worker import MailWorker
+
+    queue(app, n=2)
+    dead = MailWorker(app, worker_id="dead-worker")
+    with app.app_context():
+        mailqueue.heartbeat("dead-worker")
+        assert mailqueue.claim_now("dead-worker")  # claimed, then the worker "dies"
+        app.extensions["authsvc.redis"].delete("authsvc:mail:alive:dead-worker")
+    assert dead.worker_id == "dead-worker"
+    outcomes = mailbox.deliver()
+    assert sorted(outcomes) == ["sent", "sent"]
+    assert len(mailbox.messages("alice@example.com")) == 2
+
+
+def test_mail_stats_endpoint(app, api, mailbox):
+    from .test_audit import admin_token
+
+    queue(app, n=2)
+    mailbox.deliver()
+    token = admin_token(app, api)
+    stats = api.get("/admin/mail-stats", token=token).get_json()
+    assert stats["sent"] >= 2 and stats["queue_depth"] == 0 and stats["latency_seconds_avg"] is not None
+    assert sum(stats["latency_buckets"].values()) >= 2

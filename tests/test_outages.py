@@ -1,0 +1,122 @@
+"""Redis down or SMTP down: a clear 503, nothing lost, service resumes by itself; metrics; workers."""
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from authsvc.services import mail, mailqueue
+
+from .conftest import Api, Browser
+from .support import RedisServer, settings_env, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_redis_down_answers_503_and_recovers(make_service, own_redis):
+    service = make_service(REDIS_URL=own_redis.url, RATELIMIT_STORAGE_URI=None)
+    user, token = service.register_user()
+    own_redis.stop()
+    api = service.api
+    response = api.post("/registrations", json={
+        "email": "bob@example.com", "username": "bob", "password": "correct horse battery",
+        "captcha_id": "x" * 22, "captcha_answer": "ABCD"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert api.get("/me", token=token).status_code == 503
+    assert api.post("/captcha").status_code == 503
+    ready = service.app.test_client().get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["redis"].startswith("error")
+    page = service.app.test_client().get("/login")
+    assert page.status_code == 503 and "服务暂时不可用" in page.get_data(as_text=True)
+    assert service.app.test_client().get("/healthz").status_code == 200  # the process is alive
+    own_redis.start()
+    assert wait_until(lambda: service.app.test_client().get("/readyz").status_code == 200, timeout=10)
+    # users live in SQL: intact; sign-in works again
+    again = api.post("/sessions", json={"login": "alice", "password": "correct horse battery"})
+    assert again.status_code == 200 and again.get_json()["user"]["id"] == user["id"]
+
+
+def test_database_down_answers_503(app, make_service, tmp_path):
+    service = make_service(DATABASE_URL=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
+                           SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    response = service.api.post("/sessions", json={"login": "alice", "password": "whatever123"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert service.app.test_client().get("/readyz").get_json()["checks"]["database"].startswith("error")
+
+
+def test_metrics_move_with_traffic(app, api, register_user, mailbox):
+    client = app.test_client()
+
+    def value(text, name, **labels):
+        selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        match = re.search(rf"^{name}\{{{selector}\}} ([0-9.e+]+)$", text, re.M)
+        return float(match.group(1)) if match else 0.0
+
+    before = client.get("/metrics").get_data(as_text=True)
+    register_user()
+    api.post("/sessions", json={"login": "alice", "password": "wrong password!"})
+    after = client.get("/metrics").get_data(as_text=True)
+    assert value(after, "authsvc_codes_issued_total", purpose="register") == \
+        value(before, "authsvc_codes_issued_total", purpose="register") + 1
+    assert value(after, "authsvc_codes_verified_total", purpose="register", result="ok") >= 1
+    assert value(after, "authsvc_logins_total", method="password", result="failure") >= 1
+    assert value(after, "authsvc_mail_sent_total", provider="primary", result="sent") >= 1
+    assert "authsvc_request_seconds_bucket" in after and "authsvc_mail_queue_depth" in after
+
+
+def test_metrics_token(make_service):
+    client = make_service(METRICS_TOKEN="s3cret-metrics").app.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics"}).status_code == 200
+
+
+def _worker(env):
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "mail-worker"], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_killed_worker_loses_nothing(make_app, base_config, smtp_server):
+    config = dict(base_config, MAIL_WORKER_HEARTBEAT_TTL=2)
+    app = make_app(MAIL_WORKER_HEARTBEAT_TTL=2)
+    smtp_server.recorder.delay = 0.05  # a slow server: the kill lands mid-queue
+    with app.test_request_context():
+        ids = {mail.queue_mail("test", f"user{i}@example.com", {}) for i in range(40)}
+    env = settings_env(config)
+    first = _worker(env)
+    assert wait_until(lambda: len(smtp_server.recorder.messages) >= 5, timeout=20)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    delivered_at_kill = len(smtp_server.recorder.messages)
+    assert delivered_at_kill < 40, "the worker finished before it could be killed"
+    second = _worker(env)
+    try:
+        assert wait_until(lambda: len(smtp_server.recorder.messages) >= 40, timeout=40)
+        time.sleep(0.5)
+    finally:
+        second.terminate()
+        second.wait(10)
+    seen = [m["message"]["X-Authsvc-Job"] for m in smtp_server.recorder.messages]
+    assert sorted(seen) == sorted(ids)  # every message exactly once
+    with app.app_context():
+        assert mailqueue.depth() == 0
+
+
+def test_embedded_worker_thread_is_started_by_the_first_request(make_app, tmp_path):
+    app = make_app(AUTHSVC_ENV="development", SECRET_KEY="d" * 40, CAPTCHA_FIXED_TEXT=None,
+                   MAIL_WORKER="embedded", INSTANCE_PATH=str(tmp_path))
+    assert "authsvc.mail_worker" not in app.extensions
+    app.test_client().get("/healthz")
+    assert app.extensions["authsvc.mail_worker"].thread.is_alive()
