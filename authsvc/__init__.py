@@ -24,6 +24,7 @@ def create_app(config=None):
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(settings.finalise(values, app.instance_path))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.json.ensure_ascii = False  # Chinese messages stay readable for curl users
     configure_logging(app)
     if app.config["PROXY_FIX_X_FOR"] > 0:
         hops = app.config["PROXY_FIX_X_FOR"]
