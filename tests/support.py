@@ -29,10 +29,18 @@ class Recorder:
         self.refuse_with = None  # e.g. "421 try later" or "550 no such user"
         self.refuse_times = None  # refuse only this many times, then accept
         self.delay = 0.0  # seconds to wait before accepting DATA (a slow server)
+        self.rcpt_delay = 0.0  # seconds to wait before accepting a recipient
+        self.waiting_in_rcpt = 0  # clients currently held in that wait
         self.attempts = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.attempts += 1
+        if self.rcpt_delay:
+            self.waiting_in_rcpt += 1
+            try:
+                await asyncio.sleep(self.rcpt_delay)
+            finally:
+                self.waiting_in_rcpt -= 1
         if self.refuse_with and (self.refuse_times is None or self.refuse_times > 0):
             if self.refuse_times is not None:
                 self.refuse_times -= 1
@@ -70,6 +78,7 @@ class SMTPServer:
         self.recorder.refuse_with = None
         self.recorder.refuse_times = None
         self.recorder.delay = 0.0
+        self.recorder.rcpt_delay = 0.0
         self.recorder.attempts = 0
 
 

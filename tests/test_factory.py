@@ -63,7 +63,7 @@ def test_unknown_mode_is_refused(base_config):
 def test_captcha_off_logs_a_warning(base_config, capsys):
     create_app(dict(base_config, CAPTCHA_ENABLED=False))
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    assert any(l["level"] == "WARNING" and "CAPTCHA_ENABLED=false" in l["msg"] for l in lines)
+    assert any(e["level"] == "WARNING" and "CAPTCHA_ENABLED=false" in e["msg"] for e in lines)
 
 
 def test_embedded_redis_when_no_url(base_config, tmp_path):

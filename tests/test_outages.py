@@ -11,7 +11,6 @@ import pytest
 
 from authsvc.services import mail, mailqueue
 
-from .conftest import Api, Browser
 from .support import RedisServer, settings_env, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,12 +90,17 @@ def _worker(env):
 def test_killed_worker_loses_nothing(make_app, base_config, smtp_server):
     config = dict(base_config, MAIL_WORKER_HEARTBEAT_TTL=2)
     app = make_app(MAIL_WORKER_HEARTBEAT_TTL=2)
-    smtp_server.recorder.delay = 0.05  # a slow server: the kill lands mid-queue
+    # A slow server: the worker waits at RCPT, before the message is committed. A kill there
+    # must neither lose the message nor send it twice. (Killed after the server committed the
+    # message but before the worker heard its 250, a duplicate with the same Message-ID is
+    # possible in any SMTP client; the worker records acceptance first thing to keep that short.)
+    smtp_server.recorder.rcpt_delay = 0.05
     with app.test_request_context():
         ids = {mail.queue_mail("test", f"user{i}@example.com", {}) for i in range(40)}
     env = settings_env(config)
     first = _worker(env)
-    assert wait_until(lambda: len(smtp_server.recorder.messages) >= 5, timeout=20)
+    recorder = smtp_server.recorder
+    assert wait_until(lambda: len(recorder.messages) >= 5 and recorder.waiting_in_rcpt, timeout=20, interval=0.005)
     first.send_signal(signal.SIGKILL)
     first.wait()
     delivered_at_kill = len(smtp_server.recorder.messages)

@@ -59,7 +59,7 @@ def test_unknown_and_known_addresses_get_the_same_answer_and_time(make_service):
     service.mailbox.server.clear()
     samples = {"known": [], "unknown": []}
     bodies = {"known": set(), "unknown": set()}
-    for i in range(20):
+    for _round in range(20):
         for kind, email in (("known", "alice@example.com"), ("unknown", "ghost@example.com")):
             started = time.perf_counter()
             response = service.api.post("/password-resets", json={"email": email})

@@ -91,30 +91,48 @@ def build_message(job, provider, template=None, user=None):
     return message
 
 
-def send_with(provider, message):
-    """Hand the message to one provider; raises PermanentFailure or a transient error."""
+def send_with(provider, message, on_accepted=lambda: None):
+    """Hand the message to one provider; raises PermanentFailure or a transient error.
+
+    `on_accepted` runs the moment the server answered 250 to the message, before QUIT: a
+    worker killed after that point must not send it again, and a failing QUIT is harmless.
+    """
     if provider.name == OUTBOX:
-        return _write_outbox(message)
+        _write_outbox(message)
+        return on_accepted()
     state = mail.init_mail({
         "MAIL_SERVER": provider.server, "MAIL_PORT": provider.port,
         "MAIL_USE_SSL": provider.use_ssl, "MAIL_USE_TLS": provider.use_tls,
         "MAIL_USERNAME": provider.username, "MAIL_PASSWORD": provider.password,
         "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
     })
+    connection = TimedConnection(state, current_app.config["MAIL_TIMEOUT"])
+    connection.host = connection.configure_host()
     try:
-        with TimedConnection(state, current_app.config["MAIL_TIMEOUT"]) as connection:
-            connection.send(message)
-    except BadHeaderError as exc:
-        raise PermanentFailure("bad header") from exc
-    except smtplib.SMTPRecipientsRefused as exc:
+        connection.send(message)
+    except BaseException as exc:
+        connection.host.close()
+        reason = _permanent_reason(exc)
+        if reason:
+            raise PermanentFailure(reason) from exc
+        raise
+    on_accepted()
+    try:
+        connection.host.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.host.close()
+
+
+def _permanent_reason(exc):
+    """Why the server refused this message for good, or None when trying again may work."""
+    if isinstance(exc, BadHeaderError):
+        return "bad header"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
-        if codes and all(code >= 500 for code in codes):
-            raise PermanentFailure(f"recipient refused {codes}") from exc
-        raise
-    except smtplib.SMTPDataError as exc:
-        if exc.smtp_code >= 500:
-            raise PermanentFailure(f"message refused {exc.smtp_code}") from exc
-        raise
+        return f"recipient refused {codes}" if codes and all(c >= 500 for c in codes) else None
+    if isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500:
+        return f"message refused {exc.smtp_code}"
+    return None
 
 
 def _write_outbox(message):
@@ -178,7 +196,7 @@ def _try(provider, job, template, user):
     started = time.time()
     try:
         message = build_message(job, provider, template, user)
-        send_with(provider, message)
+        send_with(provider, message, on_accepted=lambda: mailqueue.mark_sent(job["id"]))
     except PermanentFailure as exc:
         mailstats.record(provider.name, "rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)

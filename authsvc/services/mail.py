@@ -18,6 +18,7 @@ from flask_babel import force_locale, get_locale, gettext as _
 from .. import crypto, keys
 from ..extensions import redis_client
 from ..requestinfo import client_ip, describe_device, user_agent
+from . import codes
 
 NOTICE_TTL = 2 * 86400  # a notice without a secret may wait two days for delivery
 
@@ -55,8 +56,9 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
     return job["id"]
 
 
-def queue_code_mail(purpose, to, code, **options):
-    """Queue the mail carrying a one-time code; the job expires with the code."""
+def send_code(purpose, to, **options):
+    """Issue a fresh code for (purpose, address) and queue its mail; the job expires with it."""
+    code = codes.issue_code(purpose, to)
     ttl = keys.code_ttl(purpose)
     context = {"code": code, "purpose": purpose, "minutes": ttl // 60}
     return queue_mail("verification", to, context, ttl=ttl, **options)

@@ -82,6 +82,11 @@ def load(job_id):
         return None
 
 
+def mark_sent(job_id):
+    """Record the SMTP server's acceptance at once: the job must never be sent again."""
+    redis_client.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
+
+
 def already_sent(job_id):
     return bool(redis_client.exists(keys.mail_done(job_id)))
 

@@ -15,13 +15,7 @@ from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_ip
 from . import audit, captcha, codes, devices, mail, notices, passwords, sendlimits, signin, tokens
-from .registration import mask_email
-from .validation import check_new_password, normalize_code, normalize_email
-
-
-def _code_sent(email, purpose):
-    return {"status": "code_sent", "email": mask_email(email), "expires_in": keys.code_ttl(purpose),
-            "resend_after": sendlimits.resend_after()}
+from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
 
 def request_reset(email, captcha_id=None, captcha_answer=None):
@@ -29,16 +23,14 @@ def request_reset(email, captcha_id=None, captcha_answer=None):
     email = normalize_email(email)
     captcha.check_captcha(captcha_id, captcha_answer)
     sendlimits.charge_send(email, client_ip(), "reset")
-    code = codes.issue_code("reset", email)
-    mail.queue_code_mail("reset", email, code, account=mail.IF_ACCOUNT)
+    mail.send_code("reset", email, account=mail.IF_ACCOUNT)
     audit.record("password.reset_requested", email=email)
-    return _code_sent(email, "reset")
+    return sendlimits.code_sent(email, "reset")
 
 
 def send_reset_for(user, actor):
     """An admin sends a reset code on the user's behalf (the admin never sets a password)."""
-    code = codes.issue_code("reset", user.email)
-    mail.queue_code_mail("reset", user.email, code, account=mail.IF_ACCOUNT, lang=user.locale)
+    mail.send_code("reset", user.email, account=mail.IF_ACCOUNT, lang=user.locale)
     audit.record("admin.reset_sent", user=user, actor=actor)
 
 
@@ -104,11 +96,9 @@ def request_email_change(user, password, new_email):
     sendlimits.charge_send(new_email, client_ip(), "change_email")
     redis_client.set(keys.pending_email_change(user.id), json.dumps({"email": new_email}),
                      ex=keys.pending_email_change_ttl())
-    code = codes.issue_code("change_email", new_email)
-    mail.queue_code_mail("change_email", new_email, code, account=mail.IF_NO_ACCOUNT,
-                         alternate="email_in_use")
+    mail.send_code("change_email", new_email, account=mail.IF_NO_ACCOUNT, alternate="email_in_use")
     audit.record("email.change_requested", user=user, detail={"new_email": mask_email(new_email)})
-    return _code_sent(new_email, "change_email")
+    return sendlimits.code_sent(new_email, "change_email")
 
 
 def pending_email(user):

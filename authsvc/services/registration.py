@@ -20,12 +20,6 @@ from . import audit, captcha, codes, invites, mail, passwords, sendlimits
 from .validation import check_new_password, normalize_code, normalize_email, normalize_username
 
 
-def mask_email(email):
-    """'a***@qq.com' — enough for a person to recognise their address, no more."""
-    local, _sep, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 def _collect(fields, name, fn, *args):
     """Run one normaliser, gathering its field errors so all are reported at once."""
     try:
@@ -36,15 +30,6 @@ def _collect(fields, name, fn, *args):
         if exc.status == 400:
             raise
         return None
-
-
-def _sent_answer(email):
-    return {
-        "status": "verification_sent",
-        "email": mask_email(email),
-        "expires_in": keys.code_ttl("register"),
-        "resend_after": sendlimits.resend_after(),
-    }
 
 
 def start_registration(email, username, password, invite_code=None, captcha_id=None,
@@ -80,11 +65,9 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
     }
     redis_client.set(keys.pending_registration(crypto.address_id(email)), json.dumps(pending),
                      ex=keys.pending_registration_ttl())
-    code = codes.issue_code("register", email)
-    mail.queue_code_mail("register", email, code, account=mail.IF_NO_ACCOUNT,
-                         alternate="already_registered")
+    mail.send_code("register", email, account=mail.IF_NO_ACCOUNT, alternate="already_registered")
     audit.record("register.requested", email=email, detail={"username": username})
-    return _sent_answer(email)
+    return sendlimits.code_sent(email, "register", status="verification_sent")
 
 
 def resend_code(email):
@@ -92,10 +75,8 @@ def resend_code(email):
     email = normalize_email(email)
     sendlimits.charge_send(email, client_ip(), "register")
     if redis_client.exists(keys.pending_registration(crypto.address_id(email))):
-        code = codes.issue_code("register", email)
-        mail.queue_code_mail("register", email, code, account=mail.IF_NO_ACCOUNT,
-                             alternate="already_registered")
-    return _sent_answer(email)
+        mail.send_code("register", email, account=mail.IF_NO_ACCOUNT, alternate="already_registered")
+    return sendlimits.code_sent(email, "register", status="verification_sent")
 
 
 def confirm_registration(email, code):
@@ -125,7 +106,8 @@ def confirm_registration(email, code):
         audit.record("register.failed", "failure", email=email, detail={"reason": "conflict"})
         taken = db.session.execute(db.select(User.id).filter_by(username=pending["username"])).first()
         if taken:
-            raise Conflict({"username": [_("This username was taken meanwhile. Please register again with another.")]}) from None
+            raise Conflict({"username": [
+                _("This username was taken meanwhile. Please register again with another.")]}) from None
         raise Conflict(message=_("This email address is already registered. Please sign in.")) from None
     audit.record("register.confirmed", user=user, detail={"invite": bool(pending.get("invite_code"))})
     return user

@@ -15,6 +15,7 @@ from .. import crypto, keys
 from ..errors import RateLimited
 from ..extensions import redis_client
 from . import metrics
+from .validation import mask_email
 
 # KEYS: one sorted set per window. ARGV: member, then (limit, window_ms) per key.
 # Returns the wait in ms (0 when the send was admitted and charged to every window).
@@ -83,3 +84,9 @@ def charge_send(email, ip, purpose):
 def resend_after():
     """Seconds a client should wait before asking for another code."""
     return current_app.config["RESEND_COOLDOWN"]
+
+
+def code_sent(email, purpose, status="code_sent"):
+    """The answer to every code send: the same shape whether or not a mail really goes out."""
+    return {"status": status, "email": mask_email(email), "expires_in": keys.code_ttl(purpose),
+            "resend_after": resend_after()}

@@ -19,8 +19,7 @@ from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_ip
 from . import audit, captcha, codes, devices, mail, metrics, notices, passwords, sendlimits
-from .registration import mask_email
-from .validation import normalize_code, normalize_email, normalize_login
+from .validation import mask_email, normalize_code, normalize_email, normalize_login
 
 
 @dataclass
@@ -159,8 +158,7 @@ def _start_second_factor(user):
     sendlimits.charge_send(user.email, client_ip(), "second_factor")
     redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
                      ex=keys.challenge_ttl())
-    code = codes.issue_code("second_factor", user.email)
-    mail.queue_code_mail("second_factor", user.email, code, account=mail.IF_ACCOUNT)
+    mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
     audit.record("login.second_factor", user=user, detail={"step": "code_sent"})
     return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl())
 
@@ -189,8 +187,7 @@ def resend_second_factor(challenge):
     """A new code for a pending second step (within the send limits)."""
     user = _challenge_user(challenge)
     sendlimits.charge_send(user.email, client_ip(), "second_factor")
-    code = codes.issue_code("second_factor", user.email)
-    mail.queue_code_mail("second_factor", user.email, code, account=mail.IF_ACCOUNT)
+    mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
     return mask_email(user.email)
 
 
@@ -199,10 +196,9 @@ def request_login_code(email, captcha_id=None, captcha_answer=None):
     email = normalize_email(email)
     captcha.check_captcha(captcha_id, captcha_answer)
     sendlimits.charge_send(email, client_ip(), "login")
-    code = codes.issue_code("login", email)  # issued either way: verification behaves alike
-    mail.queue_code_mail("login", email, code, account=mail.IF_ACCOUNT)
-    return {"status": "code_sent", "email": mask_email(email), "expires_in": keys.code_ttl("login"),
-            "resend_after": sendlimits.resend_after()}
+    # issued either way, so verifying a guess behaves alike for every address
+    mail.send_code("login", email, account=mail.IF_ACCOUNT)
+    return sendlimits.code_sent(email, "login")
 
 
 def code_login(email, code):

@@ -118,7 +118,7 @@ def list_sessions(user, current=None):
         pipe.get(KIND_KEY.get(kind, keys.session)(digest))
     records = pipe.execute()
     result, dead = [], []
-    for (digest, kind), raw in zip(entries, records):
+    for (digest, kind), raw in zip(entries, records, strict=True):
         meta = json.loads(raw).get("meta", {}) if raw else None
         if not meta or meta.get("epoch", user.auth_epoch) != user.auth_epoch or \
                 str(meta.get("uid")) != str(user.id):

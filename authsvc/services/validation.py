@@ -44,6 +44,12 @@ def normalize_email(raw, field="email"):
     return checked.normalized.lower()
 
 
+def mask_email(email):
+    """'a***@qq.com': enough for a person to recognise their address, no more."""
+    local, _sep, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 def normalize_username(raw, field="username"):
     """Lowercase and check a username: letters and digits, 3-32; raises InvalidInput."""
     value = unicodedata.normalize("NFKC", (raw or "").strip()).lower()

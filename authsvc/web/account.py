@@ -1,6 +1,6 @@
 """The signed-in user's pages: profile, sessions, password, email, notices."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 

@@ -200,7 +200,7 @@ def test_sessions_and_tokens_work_on_every_instance(cluster, smtp):
 
 def test_mail_is_delivered_exactly_once_and_survives_a_killed_worker(cluster, smtp):
     smtp.recorder.messages.clear()
-    smtp.recorder.delay = 0.05
+    smtp.recorder.rcpt_delay = 0.05  # slow recipients: a kill lands before the server commits
     emails = [f"bulk{i}@example.com" for i in range(40)]
 
     def register(i):
@@ -211,7 +211,9 @@ def test_mail_is_delivered_exactly_once_and_survives_a_killed_worker(cluster, sm
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert set(pool.map(register, range(40))) == {202}
-    assert wait_until(lambda: len(smtp.recorder.messages) >= 6, timeout=30)
+    # kill while both workers wait at RCPT, so the victim is mid-message, not mid-commit
+    assert wait_until(lambda: len(smtp.recorder.messages) >= 6 and smtp.recorder.waiting_in_rcpt >= 2,
+                      timeout=30, interval=0.005)
     cluster.workers[0].send_signal(signal.SIGKILL)
     cluster.workers[0].wait()
     assert len(smtp.recorder.messages) < 40, "the queue was empty before the kill"
@@ -220,7 +222,7 @@ def test_mail_is_delivered_exactly_once_and_survives_a_killed_worker(cluster, sm
     jobs = [m["message"]["X-Authsvc-Job"] for m in smtp.recorder.messages]
     assert len(jobs) == len(set(jobs)) == 40
     assert sorted(m["to"][0] for m in smtp.recorder.messages) == sorted(emails)
-    smtp.recorder.delay = 0
+    smtp.recorder.rcpt_delay = 0
 
 
 def test_metrics_add_up_over_all_processes(cluster):
