@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 MO := authsvc/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test translations extract-messages fuzz bench cluster-test browser-test clean
+.PHONY: run test translations extract-messages fuzz fuzz-ci bench cluster-test browser-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ run: $(STAMP) $(MO)
 
 test: $(STAMP) $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Schemathesis against every /api/v1 operation (tests/fuzz; embedded Redis and SQLite in tmp
+# dirs). FUZZ_BUDGET = examples per operation; FUZZ_SEED=N for another fixed set of cases.
+# fuzz-ci is the bounded run .ci/run does (about a minute); fuzz explores longer.
+FUZZ_CI_BUDGET ?= 10
+FUZZ_LONG_BUDGET ?= 200
+
+fuzz-ci: $(STAMP) $(MO)
+	env -u REDIS_URL -u DATABASE_URL FUZZ_BUDGET=$(FUZZ_CI_BUDGET) $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
+
+fuzz: $(STAMP) $(MO)
+	env -u REDIS_URL -u DATABASE_URL FUZZ_BUDGET=$(FUZZ_LONG_BUDGET) $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
 
 extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot .
