@@ -45,6 +45,7 @@ SETTINGS = {
     "LOGIN_CAPTCHA_AFTER": (int, 3),
     "LOGIN_LIMIT_PER_IP": (str, "30 per minute;300 per hour"),
     "LOGIN_SECOND_FACTOR": (str, "off"),  # off | always | new_device
+    "LOGIN_BY_CODE": (bool, True),  # sign-in by emailed code alone (NIST does not count email as a factor)
     "NOTIFY_NEW_DEVICE": (bool, False),
     "DEVICE_COOKIE_DAYS": (int, 180),
     "AUTO_LOGIN_AFTER_RESET": (bool, False),
@@ -130,6 +131,9 @@ def finalise(config, instance_path):
         raise RuntimeError(f"AUTHSVC_ENV must be development, production or testing, not {env!r}")
     config["TESTING"] = env == TESTING
     _check_secret_key(config, env, instance_path)
+    if env != DEVELOPMENT and (config.get("DEBUG") or _truthy(os.environ.get("FLASK_DEBUG"))):
+        # `flask run` would serve the interactive Werkzeug debugger: a remote shell.
+        raise RuntimeError("FLASK_DEBUG/DEBUG is only allowed with AUTHSVC_ENV=development; refusing to start")
     if config.get("CAPTCHA_FIXED_TEXT") and env != TESTING:
         raise RuntimeError("CAPTCHA_FIXED_TEXT is a test-only setting; refusing to start")
     for name, allowed in (("REGISTRATION_MODE", ("open", "invite", "closed")),
@@ -146,7 +150,9 @@ def finalise(config, instance_path):
     secure = config.get("SESSION_COOKIE_SECURE")
     config["SESSION_COOKIE_SECURE"] = (env == PRODUCTION) if secure is None else secure
     config.update(
-        SESSION_COOKIE_NAME="authsvc_session",
+        # __Host-: the browser only accepts it over HTTPS, for this exact host and path "/",
+        # so a sibling subdomain can't plant or overwrite a session cookie.
+        SESSION_COOKIE_NAME="__Host-authsvc_session" if config["SESSION_COOKIE_SECURE"] else "authsvc_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=config["SESSION_IDLE_TIMEOUT"],
@@ -159,6 +165,10 @@ def finalise(config, instance_path):
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["SQLALCHEMY_DATABASE_URI"]),
     )
     return config
+
+
+def _truthy(value):
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _engine_options(uri):

@@ -57,6 +57,8 @@ def register_hooks(app):
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers["X-Request-ID"] = g.get("request_id", "")
+        if g.get("retry_after") and response.status_code in (423, 429):
+            headers.setdefault("Retry-After", str(g.retry_after))
         if app.config["AUTHSVC_ENV"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.path.startswith(("/api/", "/account", "/admin", "/login", "/register", "/reset")):

@@ -96,3 +96,11 @@ def test_drawn_text_uses_no_look_alikes_and_varies(app):
     first = captcha_service.draw("ACEF")
     second = captcha_service.draw("ACEF")
     assert first != second  # noise and warp differ every time
+
+
+def test_page_and_api_captchas_share_one_budget(make_service):
+    service = make_service(CAPTCHA_IMAGE_LIMIT="3 per minute")
+    assert service.api.post("/captcha").status_code == 201
+    assert service.browser.get("/captcha.png").status_code == 200
+    assert service.api.post("/captcha").status_code == 201
+    assert service.browser.get("/captcha.png").status_code == 429

@@ -68,8 +68,11 @@ def test_unknown_and_known_addresses_get_the_same_answer_and_time(make_service):
             body = dict(response.get_json(), email=None)  # the masked address differs by design
             bodies[kind].add(repr(sorted(body.items())))
     known, unknown = statistics.median(samples["known"]), statistics.median(samples["unknown"])
-    print(f"reset request median: known {known * 1000:.2f} ms, unknown {unknown * 1000:.2f} ms")
-    assert abs(known - unknown) / max(known, unknown) < 0.10
+    # Paired by round (known and unknown back to back), so load from other processes shifts both.
+    gap = statistics.median(k - u for k, u in zip(samples["known"], samples["unknown"], strict=True))
+    print(f"reset request median: known {known * 1000:.2f} ms, unknown {unknown * 1000:.2f} ms, "
+          f"paired gap {gap * 1000:+.2f} ms")
+    assert abs(gap) < 0.10 * min(known, unknown)
     assert len(bodies["unknown"]) == 1 and bodies["known"] == bodies["unknown"]
     delivered = service.mailbox.messages()
     assert len(delivered) == 20 and all(m["to"] == ["alice@example.com"] for m in delivered)

@@ -249,3 +249,12 @@ def test_tokens_are_stored_hashed_with_their_ttl(app, register_user):
     keys = [k.decode() for k in redis.scan_iter("authsvc:tok:*")]
     assert keys and all(token not in k for k in keys)
     assert all(86000 < redis.ttl(k) <= 86400 for k in keys)
+
+
+def test_code_sign_in_can_be_switched_off(make_service):
+    service = make_service(LOGIN_BY_CODE=False)
+    refused = service.api.post("/login-codes", json={"email": "alice@example.com", **service.api.captcha()})
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    assert service.api.post("/sessions/code", json={"email": "a@example.com", "code": "123456"}).status_code == 403
+    assert service.browser.get("/login/code").status_code == 404
+    assert "/login/code" not in service.browser.get("/login").get_data(as_text=True)

@@ -5,7 +5,7 @@ import base64
 from flask import current_app, g, jsonify
 
 from .. import keys
-from ..extensions import limiter
+from ..ratelimits import captcha_images
 from ..services import captcha, registration, tokens
 from . import bp
 from .auth import token_required
@@ -15,7 +15,7 @@ PASSWORD_MAX_BYTES = 4096  # far above the policy's 128 characters; the policy a
 
 
 @bp.post("/captcha")
-@limiter.limit(lambda: current_app.config["CAPTCHA_IMAGE_LIMIT"])
+@captcha_images
 def new_captcha():
     captcha_id, png = captcha.new_captcha()
     return jsonify({

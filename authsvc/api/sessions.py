@@ -2,14 +2,13 @@
 
 from flask import current_app, g, jsonify
 
-from ..extensions import limiter
+from ..ratelimits import login_attempts as login_limit
 from ..services import audit, signin, tokens
 from . import bp
 from .auth import token_required
 from .inputs import json_body
 
 PASSWORD_MAX = 4096
-login_limit = limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login")
 
 
 def _signed_in(result, method):

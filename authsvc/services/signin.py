@@ -14,7 +14,8 @@ from flask import current_app
 from sqlalchemy import func
 
 from .. import crypto, keys
-from ..errors import AccountLocked, CaptchaRequired, CodeExpired, InvalidCredentials, InvalidInput
+from ..errors import (AccountLocked, CaptchaRequired, CodeExpired, Forbidden, InvalidCredentials,
+                      InvalidInput)
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_ip
@@ -191,8 +192,16 @@ def resend_second_factor(challenge):
     return mask_email(user.email)
 
 
+def _code_login_allowed():
+    if not current_app.config["LOGIN_BY_CODE"]:
+        from flask_babel import gettext as _
+
+        raise Forbidden(_("Sign-in by emailed code is switched off. Please sign in with your password."))
+
+
 def request_login_code(email, captcha_id=None, captcha_answer=None):
     """Send a sign-in code; the same answer and work whether or not the account exists."""
+    _code_login_allowed()
     email = normalize_email(email)
     captcha.check_captcha(captcha_id, captcha_answer)
     sendlimits.charge_send(email, client_ip(), "login")
@@ -203,6 +212,7 @@ def request_login_code(email, captcha_id=None, captcha_answer=None):
 
 def code_login(email, code):
     """Sign in with an emailed code alone; returns the User (a code-only session)."""
+    _code_login_allowed()
     email = normalize_email(email)
     code = normalize_code(code)
     codes.verify_code("login", email, code)

@@ -2,13 +2,13 @@
 
 import time
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
-from ..extensions import limiter
+from ..ratelimits import login_attempts as login_limit
 from ..services import audit, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
@@ -16,8 +16,6 @@ from .forms import CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm
 
 bp = Blueprint("auth", __name__)
 DEVICE_COOKIE = "authsvc_device"
-login_limit = limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login",
-                                   methods=["POST"])
 
 
 def _finish(result, method, remember=False, target=None):
@@ -95,6 +93,8 @@ def second_factor_resend():
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def code_request():
+    if not current_app.config["LOGIN_BY_CODE"]:
+        abort(404)
     form = EmailCaptchaForm()
     status = 200
     if form.validate_on_submit():

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from functools import wraps
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
@@ -59,6 +59,8 @@ def safe_next(target, default="account.index"):
 
 def apply_error(form, error):
     """Show a service error on the form's fields, or above the form; returns its status."""
+    if "retry_after" in error.extra:
+        g.retry_after = error.extra["retry_after"]  # hooks.py turns it into a Retry-After header
     fields = error.extra.get("fields") or {}
     unplaced = [] if fields else [error.message]
     for name, messages in fields.items():

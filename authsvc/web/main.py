@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, make_response, redirect, request, session, url_for
 from flask_login import current_user
 
-from ..extensions import limiter
+from ..ratelimits import captcha_images
 from ..services import captcha
 from .auth_helpers import safe_next
 
@@ -19,7 +19,7 @@ def index():
 
 
 @bp.get("/captcha.png")
-@limiter.limit(lambda: current_app.config["CAPTCHA_IMAGE_LIMIT"])
+@captcha_images
 def captcha_image():
     """A new captcha for this browser session; the previous one stops working."""
     captcha_id, png = captcha.new_captcha()

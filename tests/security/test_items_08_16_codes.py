@@ -348,8 +348,6 @@ def test_item_14_per_ip_limit_is_a_429_with_retry_after_on_api_and_pages(make_se
     assert refused.headers["Retry-After"] == str(refused.get_json()["error"]["retry_after"])
 
 
-@pytest.mark.xfail(strict=True, reason="HTML pages answer a refused send with 429 but no Retry-After header "
-                                       "(apply_error() drops it); reported, app fix pending")
 def test_item_14_html_pages_send_retry_after_with_their_429(make_service):
     service = make_service(SEND_LIMIT_PER_IP="1 per hour")
     browser = service.browser

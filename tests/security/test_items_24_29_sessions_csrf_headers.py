@@ -46,9 +46,12 @@ def test_item_24_production_cookies_are_secure_httponly_lax_and_carry_no_pii(mak
     browser.submit("/lang/en", {"next": "/account"}, page="/account")
     assert signed_in(browser)
     cookies = _set_cookies(seen)
-    assert {name for name, _v, _h in cookies} >= {COOKIE, "authsvc_device", "lang"}
+    # in production the session cookie carries the __Host- prefix: HTTPS, this host, path "/"
+    assert {name for name, _v, _h in cookies} >= {"__Host-" + COOKIE, "authsvc_device", "lang"}
     for name, value, header in cookies:
         attributes = [a.strip().lower() for a in header.split(";")[1:]]
+        if name.startswith("__Host-"):
+            assert "path=/" in attributes and not any(a.startswith("domain=") for a in attributes), header
         assert "secure" in attributes, header
         assert "httponly" in attributes, header
         assert "samesite=lax" in attributes, header

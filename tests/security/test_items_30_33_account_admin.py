@@ -236,8 +236,6 @@ def test_item_33_no_shipped_or_classic_password_opens_the_cli_made_admin(make_se
     assert [row[5] for row in user_rows(service.app)] == [True]  # exactly one account: the admin
 
 
-@pytest.mark.xfail(strict=True, reason="docker-compose.yml falls back to POSTGRES_PASSWORD=authsvc "
-                                       "(${POSTGRES_PASSWORD:-authsvc}) when .env leaves it out; reported")
 def test_item_33_compose_ships_no_fallback_credentials():
     compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     fallbacks = re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET|KEY|TOKEN)[A-Z_]*):-([^}]*)\}", compose)

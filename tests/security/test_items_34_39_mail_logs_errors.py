@@ -253,8 +253,6 @@ def test_item_38_unexpected_errors_are_generic_without_a_traceback_in_production
     assert "secret internals" in logged and "Traceback" in logged  # the operator still sees it, in the log
 
 
-@pytest.mark.xfail(strict=True, reason="FLASK_DEBUG=1 turns app.debug (and `flask run`'s Werkzeug debugger) on "
-                                       "in production/testing: create_app neither refuses nor overrides it; reported")
 @pytest.mark.parametrize("env", ["production", "testing"])
 def test_item_38_flask_debug_cannot_switch_the_debugger_on_outside_development(base_config, monkeypatch, env):
     monkeypatch.setenv("FLASK_DEBUG", "1")
