@@ -8,7 +8,7 @@ from flask import jsonify, render_template
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .errors import RateLimited, ServiceError, Unavailable
@@ -84,6 +84,15 @@ def register_errorhandlers(app):
         log.error("database unavailable: %s", exc.__class__.__name__)
         db.session.rollback()
         return error_response(Unavailable())
+
+    @app.errorhandler(DataError)
+    def database_refused_value(exc):
+        # A value the database cannot store (the services refuse the ones we know of).
+        log.warning("database refused a value: %s", exc.__class__.__name__)
+        db.session.rollback()
+        error = ServiceError(_http_messages()[400])
+        error.code, error.status = "invalid_input", 400
+        return error_response(error)
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -241,3 +241,16 @@ def test_closed_service_run_by_an_admin(make_service):
     create_admin(service.app)
     token = service.api.post("/sessions", json={"login": "boss", "password": ADMIN_PASSWORD}).get_json()["token"]
     assert service.api.get("/admin/users", token=token).get_json()["total"] == 1
+
+
+def test_admin_pages_refuse_hostile_filters_without_a_500(app, browser):
+    create_admin(app)
+    sign_in(browser, name="boss", password=ADMIN_PASSWORD)
+    assert browser.get("/admin/users?q=a%00b").status_code == 400
+    assert browser.get("/admin/users/99999999999999999999999").status_code == 404
+    # the audit page explains the bad filter above the unfiltered list
+    page = browser.get("/admin/audit?email=x%00y")
+    assert page.status_code == 200 and "请求格式不正确" in page.get_data(as_text=True)
+    page = browser.get("/admin/audit?until=9999-12-31")
+    assert page.status_code == 200 and "请使用 2026-01-31 这样的日期格式" in page.get_data(as_text=True)
+    assert browser.submit("/admin/invites/AB%00CD/disable", {}, page="/admin/invites").status_code == 404

@@ -11,6 +11,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..models import AuditEvent, iso, utcnow
 from . import audit
+from .validation import has_control_chars
 
 CSV_COLUMNS = ("id", "at", "event", "outcome", "user_id", "actor_id", "email", "ip", "user_agent", "detail")
 
@@ -21,17 +22,20 @@ def parse_day(value, field, end=False):
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = (moment - moment.utcoffset()).replace(tzinfo=None)
+        if end and len(value) == 10:
+            moment += timedelta(days=1)
+    except (ValueError, OverflowError):  # not a date, or years 1 / 9999 pushed past datetime's range
         raise InvalidInput({field: [_("Use a date like 2026-01-31.")]}, status=400) from None
-    if moment.tzinfo is not None:
-        moment = (moment - moment.utcoffset()).replace(tzinfo=None)
-    if end and len(value) == 10:
-        moment += timedelta(days=1)
     return moment
 
 
 def filtered(event=None, email=None, ip=None, since=None, until=None):
     """A SELECT over audit events with the given filters, newest first."""
+    for name, value in (("event", event), ("email", email), ("ip", ip)):
+        if has_control_chars(value):  # PostgreSQL refuses NUL in text; nothing stored has them
+            raise InvalidInput({name: [_("The request was malformed.")]}, status=400)
     statement = db.select(AuditEvent)
     if event:
         statement = statement.where(AuditEvent.event.startswith(event.strip()[:48]))

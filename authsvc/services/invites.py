@@ -13,6 +13,7 @@ from ..extensions import db, redis_client
 from ..models import InviteCode, InviteUse, iso, utcnow
 from ..requestinfo import client_ip
 from . import audit
+from .validation import has_control_chars
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 symbols; 16 of them carry 79 bits
 CODE_LENGTH = 16
@@ -110,7 +111,10 @@ def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=N
 
 def disable_invite(code, actor=None):
     """Disable a code; returns it, or None when it does not exist."""
-    invite = db.session.execute(db.select(InviteCode).filter_by(code=(code or "").strip().upper())).scalar_one_or_none()
+    code = (code or "").strip().upper()
+    if has_control_chars(code) or len(code) > 64:
+        return None  # no stored code looks like this (and PostgreSQL refuses NUL in text)
+    invite = db.session.execute(db.select(InviteCode).filter_by(code=code)).scalar_one_or_none()
     if invite is None:
         return None
     invite.disabled = True

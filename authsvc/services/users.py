@@ -9,13 +9,15 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..models import AuditEvent, User, iso, utcnow
 from . import audit, notices, passwords, signin, tokens
-from .validation import check_new_password, normalize_email, normalize_username
+from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
 
 
 def search(query=None, page=1, per_page=PER_PAGE):
     """Users whose email or username contains `query`, newest first; returns (items, total)."""
+    if has_control_chars(query):  # PostgreSQL refuses NUL in text; no account has them
+        raise InvalidInput({"q": [_("The request was malformed.")]}, status=400)
     statement = db.select(User)
     if query:
         pattern = f"%{query.strip().lower()}%"
@@ -26,8 +28,12 @@ def search(query=None, page=1, per_page=PER_PAGE):
     return items, total
 
 
+MAX_ID = 2**31 - 1  # users.id is an INTEGER column; larger ids overflow the driver
+
+
 def get(user_id):
-    user = db.session.get(User, user_id)
+    """The account with this id, or NotFound."""
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
         raise NotFound()
     return user

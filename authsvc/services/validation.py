@@ -18,7 +18,7 @@ RESERVED_USERNAMES = frozenset({
     "admin", "administrator", "root", "system", "support", "security", "postmaster",
     "webmaster", "hostmaster", "abuse", "noreply", "authsvc", "api", "www", "mail",
 })
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")  # NUL, CR, LF, TAB, DEL, line separators
 CODE_RE = re.compile(r"\d{6}")
 
 
