@@ -5,7 +5,6 @@ business; this module only guarantees they receive strings, integers or booleans
 """
 
 import re
-from datetime import datetime
 
 from flask import request
 from flask_babel import gettext as _
@@ -13,7 +12,6 @@ from flask_babel import gettext as _
 from ..errors import InvalidInput
 
 DEFAULT_MAX = 256
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 SURROGATES = re.compile("[\ud800-\udfff]")  # unpaired halves a JSON "\ud800" escape can carry
 
 
@@ -70,28 +68,4 @@ def query_int(name, default, minimum=1, maximum=10_000):
     if not minimum <= value <= maximum:
         raise InvalidInput({name: [_("Must be between %(low)d and %(high)d.", low=minimum, high=maximum)]},
                            status=400)
-    return value
-
-
-def query_text(name, limit=254):
-    """A text query parameter ("" when absent), cut to `limit` characters unless limit is None.
-    Control characters are a 400: NUL above all, which PostgreSQL refuses in text (DataError)."""
-    value = request.args.get(name, "")
-    if CONTROL_CHARS.search(value):
-        raise InvalidInput({name: [_("The request was malformed.")]}, status=400)
-    return value if limit is None else value[:limit]
-
-
-def checked_date(value, name):
-    """A date or ISO 8601 time (or None) whose year leaves room for the time-zone and
-    end-of-day arithmetic the services do: years 2 to 9998, else a 400 like any bad date
-    (years 1 and 9999 overflowed datetime there and answered 500)."""
-    if not value:
-        return value
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or not 1 < moment.year < 9999:
-        raise InvalidInput({name: [_("Use a date like 2026-01-31.")]}, status=400)
     return value

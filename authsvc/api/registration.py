@@ -2,7 +2,7 @@
 
 import base64
 
-from flask import current_app, g, jsonify
+from flask import g, jsonify
 
 from .. import keys
 from ..ratelimits import captcha_images

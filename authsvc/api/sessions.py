@@ -1,6 +1,6 @@
 """API: password sign-in, second step, code sign-in, sign-out, reauthentication, sessions."""
 
-from flask import current_app, g, jsonify
+from flask import g, jsonify
 
 from ..ratelimits import login_attempts as login_limit
 from ..services import audit, signin, tokens
