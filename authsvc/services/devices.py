@@ -1,13 +1,17 @@
-"""Devices that passed a sign-in: a signed token on the client, its id in a Redis set.
+"""Devices that passed a sign-in: a signed token on the client, its id in a Redis sorted set.
 
-Deleting the set (password reset, "forget my devices") makes every device new again.
+Deleting the set (password reset) makes every device new again. Only the most recent
+MAX_DEVICES are kept, so clients that never send their token can't grow it without bound.
 """
 
 import hmac
 import secrets
+import time
 
 from .. import crypto, keys
 from ..extensions import redis_client
+
+MAX_DEVICES = 50
 
 
 def _signature(user, device_id):
@@ -19,7 +23,8 @@ def remember(user):
     device_id = secrets.token_urlsafe(12)
     key = keys.known_devices(user.id)
     pipe = redis_client.pipeline(transaction=True)
-    pipe.sadd(key, device_id)
+    pipe.zadd(key, {device_id: time.time()})
+    pipe.zremrangebyrank(key, 0, -MAX_DEVICES - 1)
     pipe.expire(key, keys.known_devices_ttl())
     pipe.execute()
     return f"{device_id}.{_signature(user, device_id)}"
@@ -30,7 +35,7 @@ def is_known(user, token):
     device_id, _dot, signature = (token or "").partition(".")
     if not device_id or len(token) > 128 or not hmac.compare_digest(signature, _signature(user, device_id)):
         return False
-    return bool(redis_client.sismember(keys.known_devices(user.id), device_id))
+    return redis_client.zscore(keys.known_devices(user.id), device_id) is not None
 
 
 def forget_all(user):

@@ -99,6 +99,9 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
 
 def _recognise_device(user, device_token):
     """Keep a known device's token; remember a new device (and tell the owner if asked to)."""
+    config = current_app.config
+    if config["LOGIN_SECOND_FACTOR"] != "new_device" and not config["NOTIFY_NEW_DEVICE"]:
+        return None  # nothing asks which devices are known: don't track them
     if devices.is_known(user, device_token):
         return device_token
     if current_app.config["NOTIFY_NEW_DEVICE"]:
