@@ -41,5 +41,10 @@ extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel update -i messages.pot -d authsvc/translations --no-fuzzy-matching
 	@rm -f messages.pot
 
+# Load and latency benchmarks against Flask-Security-Too: one table, raw figures in bench/out/.
+bench: $(STAMP) $(MO)
+	bash bench/setup.sh
+	$(PY) bench/run.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache
