@@ -388,30 +388,44 @@ def _post(conn, path, body):
     return time.perf_counter() - started, response.status
 
 
-def phase_login(infra, auth_port, results):
+def phase_login(infra, auth, results):
+    """Sequential password logins interleaved with bcrypt verifications at the same cost.
+
+    Judged on CPU time (server CPU per login against the verify's CPU time in this process),
+    which other work on the machine barely moves; wall-clock medians and minima are kept too.
+    """
     import bcrypt
 
+    auth_proc, auth_port = auth
     rounds = int(os.environ.get("BCRYPT_ROUNDS", "12"))
     stored = bcrypt.hashpw(b"x" * 44, bcrypt.gensalt(rounds))  # authsvc verifies a 44-byte pre-hash
     conn = http.client.HTTPConnection("127.0.0.1", auth_port, timeout=30)
     _post(conn, "/api/v1/sessions", {"login": "u1@bench.example.com", "password": PASSWORD})
     logins, verifies, statuses = [], [], Counter()
+    login_cpu = verify_cpu = 0.0
     for i in range(LOGIN_N):  # interleaved, so machine noise hits both series alike
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         bcrypt.checkpw(b"x" * 44, stored)
         verifies.append(time.perf_counter() - started)
+        verify_cpu += time.process_time() - cpu
+        cpu = cpu_seconds(auth_proc)
         elapsed, status = _post(conn, "/api/v1/sessions",
                                 {"login": f"u{i % USERS}@bench.example.com", "password": PASSWORD})
+        login_cpu += cpu_seconds(auth_proc) - cpu
         logins.append(elapsed)
         statuses[status] += 1
-    login_ms = statistics.median(logins) * 1000
-    bcrypt_ms = statistics.median(verifies) * 1000
+    ms = lambda v: round(v * 1000, 2)  # noqa: E731
+    login_cpu_ms, verify_cpu_ms = login_cpu / LOGIN_N * 1000, verify_cpu / LOGIN_N * 1000
     results["login"] = {
         "bcrypt_rounds": rounds, "samples": LOGIN_N, "statuses": dict(statuses),
-        "login_median_ms": round(login_ms, 2), "bcrypt_verify_median_ms": round(bcrypt_ms, 2),
-        "login_min_ms": round(min(logins) * 1000, 2), "bcrypt_min_ms": round(min(verifies) * 1000, 2),
-        "overhead_ms": round(login_ms - bcrypt_ms, 2),
-        "overhead_pct": round((login_ms - bcrypt_ms) / bcrypt_ms * 100, 1),
+        "login_cpu_ms": round(login_cpu_ms, 2), "bcrypt_verify_cpu_ms": round(verify_cpu_ms, 2),
+        "overhead_cpu_ms": round(login_cpu_ms - verify_cpu_ms, 2),
+        "overhead_pct": round((login_cpu_ms - verify_cpu_ms) / verify_cpu_ms * 100, 1),
+        "login_median_ms": ms(statistics.median(logins)), "bcrypt_verify_median_ms": ms(statistics.median(verifies)),
+        "login_min_ms": ms(min(logins)), "bcrypt_min_ms": ms(min(verifies)),
+        "overhead_wall_min_pct": round((min(logins) - min(verifies)) / min(verifies) * 100, 1),
+        "overhead_wall_median_pct": round((statistics.median(logins) - statistics.median(verifies))
+                                          / statistics.median(verifies) * 100, 1),
     }
 
 
@@ -508,9 +522,12 @@ def table(results):
             " / ".join(f"{r['fst']['non_2xx']} / {r['fst']['errors']}" for r in rs), "", "0", None)
     if "login" in results:
         lg = results["login"]
-        add(f"password login (1 client), median ms, bcrypt cost {lg['bcrypt_rounds']}", lg["login_median_ms"],
-            f"bcrypt verify {lg['bcrypt_verify_median_ms']}", f"+{lg['overhead_ms']} ms = {lg['overhead_pct']}%",
+        add(f"password login (1 client), CPU ms, bcrypt cost {lg['bcrypt_rounds']}", lg["login_cpu_ms"],
+            f"bcrypt verify {lg['bcrypt_verify_cpu_ms']}", f"+{lg['overhead_cpu_ms']} ms = {lg['overhead_pct']}%",
             "≤ 10% above one verify", lg["overhead_pct"] <= 10)
+        add("password login, wall ms: min ; median", f"{lg['login_min_ms']} ; {lg['login_median_ms']}",
+            f"bcrypt verify {lg['bcrypt_min_ms']} ; {lg['bcrypt_verify_median_ms']}",
+            f"+{lg['overhead_wall_min_pct']}% ; +{lg['overhead_wall_median_pct']}%", "", None)
     if "page" in results:
         ps = results["page"]
         a_rps, f_rps = _mean(ps, "authsvc", "rps"), _mean(ps, "fst", "rps")
@@ -595,7 +612,7 @@ def main():
                 phase_reset(infra, auth, fst, results)
             if "login" in ONLY:
                 log("password login")
-                phase_login(infra, auth[1], results)
+                phase_login(infra, auth, results)
             if "page" in ONLY:
                 phase_page(auth, fst, results)
             drain(infra)
