@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 MO := authsvc/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test translations extract-messages fuzz fuzz-ci bench cluster-test browser-test clean
+.PHONY: run test translations extract-messages fuzz fuzz-ci bench cluster-test browser-test screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ fuzz-ci: $(STAMP) $(MO)
 
 fuzz: $(STAMP) $(MO)
 	env -u REDIS_URL -u DATABASE_URL FUZZ_BUDGET=$(FUZZ_LONG_BUDGET) $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
+
+# Real-browser tests only (also part of `make test`): Debian's /usr/bin/chromium driven by
+# Playwright; gunicorn + a mail-worker + aiosmtpd + embedded Redis + SQLite in a tmp dir.
+# Without Chromium: apt-get install -y chromium (never `playwright install`).
+browser-test: $(STAMP) $(MO)
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# PNGs of the main pages at 390 px and 1280 px into docs/screenshots/ (on demand, not in CI).
+# Chinese needs a CJK font: apt-get install -y fonts-noto-cjk
+screenshots: $(STAMP) $(MO)
+	$(PY) -m pytest tests/browser/screenshots.py $(PYTEST_ARGS)
 
 extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot .

@@ -1,0 +1,1 @@
+"""Real-browser tests: headless Chromium (Playwright) against the app served by gunicorn."""

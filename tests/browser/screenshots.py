@@ -1,0 +1,93 @@
+"""Screenshots of the main pages at phone and desktop width -> docs/screenshots/*.png.
+
+On demand, not part of the suite (the file name does not match test_*.py):
+
+    make screenshots        # = pytest tests/browser/screenshots.py
+
+Chinese text needs a CJK font in the system (Debian: apt-get install -y fonts-noto-cjk).
+"""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from .helpers import PASSWORD, enter_code, expect, sign_in, solve_captcha, submit, zh
+from .stack import ROOT
+
+pytestmark = pytest.mark.browser
+OUT = ROOT / "docs" / "screenshots"
+WIDTHS = {"phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+          "desktop": {"viewport": {"width": 1280, "height": 800}}}
+PERSON = {"email": "zhangwei@example.com", "username": "zhangwei"}
+
+
+def cjk_font_installed():
+    if not shutil.which("fc-list"):
+        return False
+    return bool(subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip())
+
+
+def shoot(page, name, width):
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / f"{name}-{width}.png"), full_page=True, animations="disabled")
+
+
+@pytest.fixture
+def audit_events(new_context, admin, make_user, fresh_ip):
+    """Something to look at in the admin pages: users, failures, invites."""
+    page = new_context().new_page()
+    for _ in range(2):
+        make_user(prefix="demo")
+    sign_in(page, PERSON["email"], "a wrong password")
+    sign_in(page, admin["email"], admin["password"])
+    page.goto("/admin/invites")
+    page.get_by_label(zh("How many codes")).fill("3")
+    page.get_by_label(zh("Uses per code")).fill("5")
+    page.get_by_label(zh("Expires on (optional)")).fill("2099-12-31")
+    submit(page, zh("Create"))
+    page.locator("table.list tbody tr").first.get_by_role("button", name=zh("Disable")).click()
+
+
+def test_screenshots(new_context, inbox, admin, fresh_ip, request):
+    assert cjk_font_installed(), "no CJK font: apt-get install -y fonts-noto-cjk (else 中文 shows as boxes)"
+    OUT.mkdir(parents=True, exist_ok=True)
+    pages = {width: new_context(**options).new_page() for width, options in WIDTHS.items()}
+
+    # Anonymous pages, and the registration that leads to the code page.
+    for width, page in pages.items():
+        for name, path in (("login", "/login"), ("login-code", "/login/code"), ("reset", "/reset")):
+            page.goto(path)
+            shoot(page, name, width)
+        page.goto("/register")
+        shoot(page, "register", width)
+
+    page = pages["phone"]
+    page.get_by_label(zh("Email")).fill(PERSON["email"])
+    page.get_by_label(zh("Username")).fill(PERSON["username"])
+    page.get_by_label(zh("Password"), exact=True).fill(PASSWORD)
+    page.get_by_label(zh("Repeat password")).fill(PASSWORD)
+    solve_captcha(page)
+    submit(page, zh("Send verification code"))
+    expect(page).to_have_url(re.compile(r"/register/verify$"))
+    pages["desktop"].context.add_cookies(page.context.cookies())  # the same pending registration
+    for width, each in pages.items():
+        each.goto("/register/verify")
+        shoot(each, "register-verify", width)
+    enter_code(page, inbox.code(PERSON["email"], 1), zh("Confirm and create account"))
+    expect(page).to_have_url(re.compile(r"/account$"))
+    sign_in(pages["desktop"], PERSON["username"])  # a second session in the list
+    for width, each in pages.items():
+        each.goto("/account")
+        shoot(each, "account", width)
+
+    request.getfixturevalue("audit_events")
+    for width, each in pages.items():
+        each.context.clear_cookies()
+        sign_in(each, admin["email"], admin["password"])
+        expect(each).to_have_url(re.compile(r"/account$"))
+        for name, path in (("admin", "/admin"), ("admin-invites", "/admin/invites"),
+                           ("admin-audit", "/admin/audit")):
+            each.goto(path)
+            shoot(each, name, width)
