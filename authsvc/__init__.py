@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
@@ -58,6 +59,9 @@ def register_extensions(app):
     from .web.auth_helpers import load_user
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     redis_client.init_app(app)
     app.session_interface = RedisSessionInterface(lambda a: a.extensions["authsvc.redis"])
@@ -70,6 +74,15 @@ def register_extensions(app):
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # the server-side session is the protection
+
+
+def _sqlite_pragmas(connection, _record):
+    """WAL lets readers and one writer work at once; NORMAL syncs at checkpoints, not at every
+    commit (a crash keeps the database consistent and may lose only the last commits)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def register_blueprints(app):

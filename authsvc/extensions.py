@@ -12,13 +12,26 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from .requestinfo import client_ip
 
 
 class Base(DeclarativeBase):
     pass
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flush(session, _context):
+    """A flush (autoflush included) leaves writes that only the request's commit may keep."""
+    session.info["flushed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_flush(session):
+    session.info.pop("flushed", None)
 
 
 class RedisClient:

@@ -8,7 +8,11 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, g, request, session
 from flask_babel import get_locale
+from sqlalchemy.exc import SQLAlchemyError
 
+from .errorhandlers import error_response
+from .errors import Unavailable
+from .extensions import db
 from .requestinfo import describe_device
 from .services import metrics
 
@@ -70,4 +74,23 @@ def register_hooks(app):
                  extra={"http": {"method": request.method, "path": request.path,
                                  "status": response.status_code, "ms": round(elapsed * 1000, 2),
                                  "ip": request.remote_addr}})
+        return response
+
+    # Registered last, so it runs first: the response headers above apply to its answer too.
+    @app.after_request
+    def commit_request(response):
+        """One commit per request, after the view or its error handler (audit events included)."""
+        session_ = db.session()
+        if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")):
+            return response
+        if response.status_code >= 500:
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            log.error("commit failed: %s", exc.__class__.__name__)
+            body, status, headers = error_response(Unavailable())
+            return app.make_response((body, status, headers))
         return response

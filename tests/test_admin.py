@@ -153,6 +153,8 @@ def test_invites_via_api(api, admin_token):
     chosen = api.post("/admin/invites", json={"code": "welcome-2026", "all_cnt": 50}, token=admin_token)
     assert chosen.get_json()["items"][0]["code"] == "WELCOME-2026"
     assert api.delete("/admin/invites/WELCOME-2026", token=admin_token).get_json()["status"] == "disabled"
+    listed = api.get("/admin/invites?status=disabled", token=admin_token).get_json()["items"]
+    assert [i["code"] for i in listed] == ["WELCOME-2026"]  # kept, not only answered
     bad = api.post("/admin/invites", json={"count": 0}, token=admin_token)
     assert bad.status_code == 422 and "count" in bad.get_json()["error"]["fields"]
 

@@ -3,6 +3,8 @@
 import json
 import logging
 
+from flask import has_request_context
+
 from ..extensions import db
 from ..models import AuditEvent, iso, utcnow
 from ..requestinfo import client_ip, user_agent
@@ -25,9 +27,12 @@ EVENTS = (
 )
 
 
-def record(event, outcome="success", *, user=None, email=None, actor=None, detail=None,
-           commit=True):
-    """Store one audit event (time, user, actor, address, IP, user agent, outcome)."""
+def record(event, outcome="success", *, user=None, email=None, actor=None, detail=None):
+    """Store one audit event (time, user, actor, address, IP, user agent, outcome).
+
+    In a request the event joins the request's one commit (hooks.py commits after the view,
+    errors included); outside a request (CLI) it is committed at once.
+    """
     safe = {k: v for k, v in (detail or {}).items()
             if not any(word in k.lower() for word in FORBIDDEN_DETAIL)}
     entry = AuditEvent(
@@ -36,13 +41,14 @@ def record(event, outcome="success", *, user=None, email=None, actor=None, detai
         email=email or getattr(user, "email", None),
         ip=client_ip(), user_agent=user_agent() or None, detail=safe or None,
     )
-    db.session.add(entry)
-    if commit:
-        db.session.commit()
     # json.dumps escapes CR/LF, so user input can't forge a second log line.
-    log.info(json.dumps({
+    line = json.dumps({
         "audit": event, "outcome": outcome, "user_id": entry.user_id, "actor_id": entry.actor_id,
         "email": entry.email, "ip": entry.ip, "ua": entry.user_agent, "detail": safe,
         "at": iso(entry.at),
-    }, ensure_ascii=False))
+    }, ensure_ascii=False)
+    db.session.add(entry)
+    if not has_request_context():
+        db.session.commit()
+    log.info(line)
     return entry

@@ -102,7 +102,7 @@ def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=N
     invites = [InviteCode(code=code or generate_invite_code(), all_cnt=all_cnt,
                           expire_date=expire_date, created_by=created_by) for _ in range(count)]
     db.session.add_all(invites)
-    audit.record("invite.created", actor=created_by, commit=False,
+    audit.record("invite.created", actor=created_by,
                  detail={"count": count, "all_cnt": all_cnt,
                          "expire_date": expire_date.isoformat() if isinstance(expire_date, datetime) else None})
     db.session.commit()

