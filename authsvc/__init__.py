@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
+from flask_babel import gettext
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -73,6 +74,10 @@ def register_extensions(app):
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
+    # translated when flashed (a lazy string can't be stored in the session)
+    login_manager.login_message = "Please sign in first."
+    login_manager.localize_callback = gettext
+    login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the server-side session is the protection
 
 

@@ -93,6 +93,10 @@ class RedisSessionInterface(SessionInterface):
                 return
         if not session:
             return
+        if session.sid is None and response.status_code >= 400:
+            # An error answer never starts a session: a refused cross-site POST arrives without
+            # our cookie, and a fresh cookie on its answer would replace the signed-in one.
+            return
         now = time.time()
         if session.sid is None:
             session.sid = secrets.token_urlsafe(32)
@@ -108,8 +112,8 @@ class RedisSessionInterface(SessionInterface):
         ttl = keys.session_ttl(remember)
         ttl = math.ceil(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
         pipe = client.pipeline(transaction=False)
-        pipe.set(keys.session(session.hash), json.dumps({"data": dict(session), "meta": session.meta}),
-                 ex=ttl)
+        pipe.set(keys.session(session.hash),
+                 json.dumps({"data": dict(session), "meta": session.meta}, default=str), ex=ttl)
         if user_id:
             pipe.hset(keys.user_sessions(user_id), session.hash, "web")
             pipe.expire(keys.user_sessions(user_id), keys.user_sessions_ttl())
@@ -128,7 +132,8 @@ class RedisSessionInterface(SessionInterface):
             pipe.hdel(keys.user_sessions(session.meta["uid"]), session.hash)
         pipe.execute()
         session.sid = None
-        session.meta = {k: v for k, v in session.meta.items() if k == "remember"}
+        # what sign-in decided about the new session survives the change of id
+        session.meta = {k: v for k, v in session.meta.items() if k in ("remember", "method")}
 
     @staticmethod
     def _absolute(app, meta):

@@ -79,3 +79,16 @@ def test_new_code_does_not_reset_the_daily_failure_budget(make_app):
                         codes.verify_code("login", "a@example.com", fresh)  # even the right one
                     return
         pytest.fail("the daily budget was never enforced")
+
+
+def test_a_superseded_code_says_so_and_costs_no_try(app):
+    with app.test_request_context():
+        first = codes.issue_code("login", "a@example.com")
+        second = codes.issue_code("login", "a@example.com")
+        if first == second:
+            pytest.skip("the two random codes happen to be equal")
+        with pytest.raises(CodeExpired, match="新的验证码"):
+            codes.verify_code("login", "a@example.com", first)
+        left = app.extensions["authsvc.redis"].hget(keys.code("login", crypto.address_id("a@example.com")), "n")
+        assert left == b"0"  # no try spent
+        codes.verify_code("login", "a@example.com", second)

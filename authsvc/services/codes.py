@@ -17,8 +17,20 @@ from . import audit, metrics
 
 PURPOSES = tuple(keys.CODE_TTL_SETTING)
 
+# KEYS: code key. ARGV: new hash, TTL. The previous code's hash is kept as `p` so that
+# entering a superseded code can say so instead of costing one of the new code's tries.
+ISSUE_LUA = """
+local previous = redis.call('HGET', KEYS[1], 'h')
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'n', 0)
+if previous then redis.call('HSET', KEYS[1], 'p', previous) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 # KEYS: code key, per-address failure budget. ARGV: candidate hash, max tries, daily cap.
-# Returns {status, remaining}: 1 ok, 0 wrong (remaining tries), -1 no code, -2 budget spent.
+# Returns {status, remaining}: 1 ok, 0 wrong (remaining tries), -1 no code, -2 budget spent,
+# -3 the code that this one replaced.
 VERIFY_LUA = """
 local spent = tonumber(redis.call('GET', KEYS[2]) or '0')
 if spent >= tonumber(ARGV[3]) then return {-2, redis.call('TTL', KEYS[2])} end
@@ -28,6 +40,7 @@ if stored == ARGV[1] then
   redis.call('DEL', KEYS[1], KEYS[2])
   return {1, 0}
 end
+if redis.call('HGET', KEYS[1], 'p') == ARGV[1] then return {-3, 0} end
 local tries = redis.call('HINCRBY', KEYS[1], 'n', 1)
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 local left = tonumber(ARGV[2]) - tries
@@ -48,12 +61,9 @@ def generate_code():
 def issue_code(purpose, email):
     """Store a fresh code for (purpose, address), voiding any previous one; returns it."""
     code = generate_code()
-    key = keys.code(purpose, crypto.address_id(email))
-    pipe = redis_client.pipeline(transaction=True)
-    pipe.delete(key)  # a new code voids the previous one and its try count
-    pipe.hset(key, mapping={"h": _digest(purpose, email, code), "n": 0})
-    pipe.expire(key, keys.code_ttl(purpose))
-    pipe.execute()
+    # a new code voids the previous one and its try count (one script: one round trip)
+    redis_client.script(ISSUE_LUA)(keys=[keys.code(purpose, crypto.address_id(email))],
+                                   args=[_digest(purpose, email, code), keys.code_ttl(purpose)])
     metrics.CODES_ISSUED.labels(purpose).inc()
     audit.record("code.issued", email=email, detail={"purpose": purpose})
     return code
@@ -68,7 +78,7 @@ def verify_code(purpose, email, code):
         args=[_digest(purpose, email, code), config["CODE_MAX_ATTEMPTS"],
               config["CODE_DAILY_FAILURE_CAP"], keys.CODE_FAILURES_TTL],
     )
-    result = {1: "ok", 0: "wrong", -1: "expired", -2: "budget"}[int(status)]
+    result = {1: "ok", 0: "wrong", -1: "expired", -2: "budget", -3: "superseded"}[int(status)]
     metrics.CODES_VERIFIED.labels(purpose, result).inc()
     audit.record("code.verified" if result == "ok" else "code.failed",
                  "success" if result == "ok" else "failure", email=email,
@@ -77,6 +87,8 @@ def verify_code(purpose, email, code):
         return
     if result == "expired":
         raise CodeExpired()
+    if result == "superseded":
+        raise CodeExpired(_("A newer code was sent since. Please use the code from the latest email."))
     if result == "budget":
         raise RateLimited(max(1, int(remaining)))
     if int(remaining) <= 0:

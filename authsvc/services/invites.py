@@ -1,7 +1,7 @@
 """Invite codes: create, check, take one use atomically, disable."""
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -127,6 +127,9 @@ def describe(invite):
     return {
         "code": invite.code, "all_cnt": invite.all_cnt, "used_cnt": invite.used_cnt,
         "status": invite.status, "expire_date": iso(invite.expire_date),
+        # expire_date is the first moment it no longer works; people think in last valid days
+        "valid_through": (invite.expire_date - timedelta(seconds=1)).date().isoformat()
+        if invite.expire_date else None,
         "created_at": iso(invite.created_at),
         "created_by": invite.created_by.username if invite.created_by else None,
         "users": [{"id": use.user_id, "username": use.user.username if use.user else None,

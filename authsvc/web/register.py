@@ -1,5 +1,6 @@
 """Registration pages: form -> code page (with resend) -> signed in."""
 
+import math
 import time
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
@@ -36,7 +37,7 @@ def start():
         else:
             session["register_email"] = form.email.data
             session["register_masked"] = answer["email"]
-            session["resend_at"] = _now() + answer["resend_after"]
+            session["resend_at"] = time.time() + answer["resend_after"]
             flash(_("We sent a 6-digit code to %(email)s.", email=answer["email"]), "success")
             return redirect(url_for("register.verify"))
     elif form.errors:
@@ -79,14 +80,10 @@ def resend():
                                masked=session.get("register_masked"),
                                wait=error.extra.get("retry_after", 0)), error.status
     flash(_("A new code is on its way. The previous code no longer works."), "success")
-    session["resend_at"] = _now() + current_app.config["RESEND_COOLDOWN"]
+    session["resend_at"] = time.time() + current_app.config["RESEND_COOLDOWN"]
     return redirect(url_for("register.verify"))
 
 
-def _now():
-    return int(time.time())
-
-
 def _resend_wait():
-    """Seconds until the resend button may be used again (drives the countdown)."""
-    return max(0, int(session.get("resend_at", 0)) - _now())
+    """Whole seconds until the resend button may be used (rounded up: never offered early)."""
+    return max(0, math.ceil(float(session.get("resend_at", 0)) - time.time()))

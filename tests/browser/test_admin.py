@@ -58,8 +58,6 @@ def test_admin_creates_and_disables_invite_codes(admin_page):
     expect(row.get_by_role("button", name=zh("Disable"))).to_have_count(0)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: the invite list shows the exclusive end of the "
-                   "expiry (the next day) instead of the last valid day the admin entered")
 def test_invite_list_shows_the_expiry_day_that_was_entered(admin_page):
     page = admin_page
     page.goto("/admin/invites")

@@ -103,8 +103,6 @@ def test_a_form_on_another_site_is_refused(page, stack, user, fresh_ip):
         zh("The form expired or was sent from another site. Please try again."))
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: the refused cross-site POST answers with a new "
-                   "anonymous session cookie that overwrites the signed-in one (forced sign-out)")
 def test_a_form_on_another_site_does_not_sign_you_out(page, stack, user, fresh_ip):
     sign_in(page, user["username"])
     expect(page).to_have_url(ACCOUNT)

@@ -29,8 +29,6 @@ def test_sign_in_by_username_and_email_then_sign_out(page, user, fresh_ip):
     expect(page).to_have_url(ACCOUNT)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: Flask-Login's default English flash 'Please log in "
-                   "to access this page.' is shown on the Chinese page (login_message not set)")
 def test_the_sign_in_prompt_is_in_chinese(page):
     page.goto("/account")
     expect(page).to_have_url(re.compile(r"/login\?next="))
@@ -101,8 +99,6 @@ def test_sign_in_with_an_emailed_code_then_confirm_password_for_settings(page, u
     expect(page.locator("h1")).to_have_text(zh("Change password"))
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: the session store drops meta['method'] when it "
-                   "rotates the id at sign-in, so the account page never shows 'emailed code'")
 def test_account_page_labels_a_code_session(page, user, inbox, fresh_ip):
     sign_in_by_code(page, user, inbox)
     current = page.locator("table.list tr", has=page.locator(".badge.ok"))
