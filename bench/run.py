@@ -325,6 +325,17 @@ def cpu_seconds(master):
     return total
 
 
+def settle(server, timeout=90):
+    """Wait until a server has finished the requests the load left open (its CPU goes quiet):
+    FST keeps hashing for seconds after wrk stops, which would slow the next round."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        before = cpu_seconds(server)
+        time.sleep(1)
+        if cpu_seconds(server) - before < 0.05:
+            return
+
+
 def worker_pids(master):
     done = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True)
     return [int(p) for p in done.stdout.split()]
@@ -349,6 +360,7 @@ def phase_reset(infra, auth, fst, results):
     warm(auth_url, True)
     drain(infra)
     warm(fst_url, True, requests=4)
+    settle(fst_proc)
     rounds = []
     for index in range(ROUNDS):
         log(f"reset round {index + 1}: authsvc")
@@ -370,7 +382,7 @@ def phase_reset(infra, auth, fst, results):
         sent_before = infra.mails()
         fst = throughput(fst_url, True, FST_RESET_SECONDS, server=fst_proc)
         fst.pop("_cpu_start")
-        time.sleep(0.5)
+        settle(fst_proc)
         fst["mails"] = infra.mails() - sent_before
         fst["rps_little"] = little(fst)
         # FST's throughput for the ratio: the larger of answers/second and Little's estimate
@@ -438,7 +450,9 @@ def phase_page(auth, fst, results):
     for index in range(ROUNDS):
         log(f"GET /login round {index + 1}")
         auth = throughput(auth_url, False, server=auth_proc)
+        settle(auth_proc)
         fst = throughput(fst_url, False, server=fst_proc)
+        settle(fst_proc)
         auth.pop("_cpu_start"), fst.pop("_cpu_start")
         rounds.append({"authsvc": auth, "fst": fst, "ratio": round(auth["rps"] / fst["rps"], 2)})
     results["page"] = rounds
