@@ -57,5 +57,10 @@ bench: $(STAMP) $(MO)
 	bash bench/setup.sh
 	$(PY) bench/run.py
 
+# The production shape on localhost: 3 gunicorn instances + 2 mail workers against the Redis
+# (127.0.0.1:6379, db 12) and PostgreSQL (127.0.0.1:5432) already running here.
+cluster-test: $(STAMP) $(MO)
+	$(PY) -m pytest tests/cluster $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache
