@@ -14,7 +14,7 @@ from .errorhandlers import error_response
 from .errors import Unavailable
 from .extensions import db
 from .requestinfo import describe_device
-from .services import metrics
+from .services import audit, metrics
 
 log = logging.getLogger("authsvc.http")
 
@@ -81,12 +81,14 @@ def register_hooks(app):
     def commit_request(response):
         """One commit per request, after the view or its error handler (audit events included)."""
         session_ = db.session()
-        if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")):
+        if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")
+                or g.get("audit_rows")):
             return response
         if response.status_code >= 500:
             db.session.rollback()
             return response
         try:
+            audit.write_pending()
             db.session.commit()
         except SQLAlchemyError as exc:
             db.session.rollback()

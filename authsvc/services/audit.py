@@ -3,7 +3,8 @@
 import json
 import logging
 
-from flask import has_request_context
+from flask import g, has_request_context
+from sqlalchemy import insert
 
 from ..extensions import db
 from ..models import AuditEvent, iso, utcnow
@@ -35,20 +36,28 @@ def record(event, outcome="success", *, user=None, email=None, actor=None, detai
     """
     safe = {k: v for k, v in (detail or {}).items()
             if not any(word in k.lower() for word in FORBIDDEN_DETAIL)}
-    entry = AuditEvent(
-        at=utcnow(), event=event, outcome=outcome,
-        user_id=getattr(user, "id", user), actor_id=getattr(actor, "id", actor),
-        email=email or getattr(user, "email", None),
-        ip=client_ip(), user_agent=user_agent() or None, detail=safe or None,
-    )
+    row = {
+        "at": utcnow(), "event": event, "outcome": outcome,
+        "user_id": getattr(user, "id", user), "actor_id": getattr(actor, "id", actor),
+        "email": email or getattr(user, "email", None),
+        "ip": client_ip(), "user_agent": user_agent() or None, "detail": safe or None,
+    }
     # json.dumps escapes CR/LF, so user input can't forge a second log line.
-    line = json.dumps({
-        "audit": event, "outcome": outcome, "user_id": entry.user_id, "actor_id": entry.actor_id,
-        "email": entry.email, "ip": entry.ip, "ua": entry.user_agent, "detail": safe,
-        "at": iso(entry.at),
-    }, ensure_ascii=False)
-    db.session.add(entry)
-    if not has_request_context():
+    log.info(json.dumps({
+        "audit": event, "outcome": outcome, "user_id": row["user_id"], "actor_id": row["actor_id"],
+        "email": row["email"], "ip": row["ip"], "ua": row["user_agent"], "detail": safe,
+        "at": iso(row["at"]),
+    }, ensure_ascii=False))
+    if has_request_context():
+        g.setdefault("audit_rows", []).append(row)
+    else:
+        write_pending([row])
         db.session.commit()
-    log.info(line)
-    return entry
+
+
+def write_pending(rows=None):
+    """Insert the request's audit rows in one statement (plain INSERT, no ORM bookkeeping)."""
+    rows = rows if rows is not None else g.pop("audit_rows", None)
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)
+    return bool(rows)

@@ -30,12 +30,17 @@ def _finish(result, method, remember=False, target=None):
     return response
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@login_limit
+@bp.get("/login")
 def login():
     if (signed_in := redirect_signed_in()) is not None:
         return signed_in
-    form = LoginForm(next=request.args.get("next"))
+    return _login_page(LoginForm(next=request.args.get("next")))
+
+
+@bp.post("/login")
+@login_limit  # on the POST alone: showing the page costs no attempt and no limiter check
+def login_submit():
+    form = LoginForm()
     status = 200
     if form.validate_on_submit():
         try:
@@ -53,6 +58,10 @@ def login():
                                   "remember": form.remember.data, "next": form.next.data}
                 return redirect(url_for("auth.second_factor"))
             return _finish(result, "password", form.remember.data, form.next.data)
+    return _login_page(form, status)
+
+
+def _login_page(form, status=200):
     need_captcha = session.get("login_captcha") or signin.captcha_needed()
     return render_template("auth/login.html", form=form, need_captcha=need_captcha), status
 
