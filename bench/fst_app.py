@@ -24,9 +24,11 @@ app.config.update(
     SECURITY_RECOVERABLE=True,
     SECURITY_REGISTERABLE=False,
     SECURITY_EMAIL_VALIDATOR_ARGS={"check_deliverability": False},  # no DNS on this machine
-    # JSON POSTs without a CSRF token. Note: FST's /login page then renders no CSRF token,
-    # while authsvc's does (a token stored in its Redis session): less work for FST.
-    WTF_CSRF_ENABLED=False,
+    # CSRF stays on, as in any real deployment: its /login page renders a token (kept in its
+    # cookie session) just as authsvc's does (kept in the Redis session). Unauthenticated JSON
+    # endpoints such as POST /reset skip the check, so the reset load needs no token.
+    WTF_CSRF_ENABLED=True,
+    SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS=True,
     MAIL_SERVER=os.environ.get("MAIL_SERVER", "127.0.0.1"),
     MAIL_PORT=int(os.environ.get("MAIL_PORT", "25")),
     MAIL_USE_TLS=False,

@@ -59,5 +59,6 @@ def write_pending(rows=None):
     """Insert the request's audit rows in one statement (plain INSERT, no ORM bookkeeping)."""
     rows = rows if rows is not None else g.pop("audit_rows", None)
     if rows:
-        db.session.execute(insert(AuditEvent), rows)
+        # the table, not the class: Core's executemany, none of the ORM's bulk bookkeeping
+        db.session.connection().execute(insert(AuditEvent.__table__), rows)
     return bool(rows)
