@@ -42,11 +42,6 @@ class InvalidInput(ServiceError):
         return self.extra["fields"]
 
 
-def field_error(field, message):
-    """Shortcut for one message on one field."""
-    return InvalidInput({field: [message]})
-
-
 class CaptchaRequired(ServiceError):
     code = "captcha_required"
     default_message = _l("Please enter the characters shown in the picture.")

@@ -15,18 +15,6 @@ log = logging.getLogger("authsvc.audit")
 # Keys that must never reach the audit log, whatever a caller passes in `detail`.
 FORBIDDEN_DETAIL = ("code", "password", "token", "captcha", "secret", "answer")
 
-EVENTS = (
-    "register.requested", "register.confirmed", "register.failed",
-    "code.issued", "code.verified", "code.failed",
-    "login.success", "login.failure", "login.locked", "login.second_factor",
-    "logout", "session.ended",
-    "password.reset_requested", "password.reset", "password.changed",
-    "email.change_requested", "email.changed",
-    "admin.user_deactivated", "admin.user_activated", "admin.user_unlocked",
-    "admin.reset_sent", "admin.created", "invite.created", "invite.disabled", "invite.used",
-    "audit.pruned", "captcha.failed",
-)
-
 
 def record(event, outcome="success", *, user=None, email=None, actor=None, detail=None):
     """Store one audit event (time, user, actor, address, IP, user agent, outcome).

@@ -57,8 +57,12 @@ def check_captcha(captcha_id, answer):
         raise CaptchaInvalid()
 
 
-def random_text(rng=secrets.SystemRandom()):
-    return "".join(rng.choice(ALPHABET) for _ in range(rng.choice((4, 5))))
+_SYSTEM_RANDOM = secrets.SystemRandom()
+
+
+def random_text(rng=_SYSTEM_RANDOM):
+    """4 or 5 characters of the alphabet, from the operating system's randomness."""
+    return "".join(rng.choice(ALPHABET) for _char in range(rng.choice((4, 5))))
 
 
 @lru_cache(maxsize=4)
@@ -97,7 +101,7 @@ def draw(text, rng=None):
         y = int((HEIGHT - GLYPH_BOX) / 2 + rng.uniform(-5, 5))
         image.paste(255, (x, y), glyph)
     canvas = ImageDraw.Draw(image)
-    for _ in range(3):  # curves through the text in the text's own colour
+    for _curve in range(3):  # curves through the text in the text's own colour
         y0, amp, phase = rng.uniform(14, HEIGHT - 14), rng.uniform(4, 10), rng.uniform(0, 6.3)
         freq = rng.uniform(0.03, 0.07)
         points = [(x, y0 + amp * math.sin(freq * x + phase)) for x in range(0, WIDTH + 1, 10)]

@@ -15,8 +15,6 @@ from ..errors import CodeExpired, InvalidCode, RateLimited
 from ..extensions import redis_client
 from . import audit, metrics
 
-PURPOSES = tuple(keys.CODE_TTL_SETTING)
-
 # KEYS: code key. ARGV: new hash, TTL. The previous code's hash is kept as `p` so that
 # entering a superseded code can say so instead of costing one of the new code's tries.
 ISSUE_LUA = """
@@ -94,14 +92,3 @@ def verify_code(purpose, email, code):
     if int(remaining) <= 0:
         raise CodeExpired(_("Too many wrong tries: this code no longer works. Please request a new one."))
     raise InvalidCode(int(remaining))
-
-
-def void_code(purpose, email):
-    """Delete the current code for (purpose, address), if any."""
-    redis_client.delete(keys.code(purpose, crypto.address_id(email)))
-
-
-def code_ttl_remaining(purpose, email):
-    """Seconds the current code still lives (0 when there is none)."""
-    ttl = redis_client.ttl(keys.code(purpose, crypto.address_id(email)))
-    return max(0, int(ttl))

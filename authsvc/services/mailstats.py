@@ -13,7 +13,7 @@ def count(name, amount=1):
     redis_client.hincrby(keys.MAIL_STATS, name, amount)
 
 
-def record(provider, result, latency=None, send_seconds=None):
+def record(provider, result, latency=None):
     """Count one delivery attempt by provider and result (sent / failed / rejected)."""
     metrics.MAIL_SENT.labels(provider, result).inc()
     pipe = redis_client.pipeline(transaction=False)

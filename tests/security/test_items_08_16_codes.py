@@ -5,8 +5,6 @@ import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from authsvc.config import from_environment
 from authsvc.services.codes import generate_code
 

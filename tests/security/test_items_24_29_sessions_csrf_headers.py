@@ -127,7 +127,7 @@ def _plant(app):
 def test_item_26_no_way_in_keeps_a_planted_session_id(make_service, monkeypatch):
     service = make_service(LOGIN_SECOND_FACTOR="always", AUTO_LOGIN_AFTER_RESET=True, RESEND_COOLDOWN=0,
                            SEND_LIMIT_PER_EMAIL="20 per hour")
-    app, mailbox = service.app, service.mailbox
+    app = service.app
     force_codes(monkeypatch, 101010)
 
     def registration(victim):

@@ -3,8 +3,6 @@
 import re
 from pathlib import Path
 
-import pytest
-
 from authsvc.extensions import db
 from authsvc.models import User
 
