@@ -111,13 +111,15 @@ class RedisSessionInterface(SessionInterface):
         remember = bool(session.meta.get("remember"))
         ttl = keys.session_ttl(remember)
         ttl = math.ceil(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
-        pipe = client.pipeline(transaction=False)
-        pipe.set(keys.session(session.hash),
-                 json.dumps({"data": dict(session), "meta": session.meta}, default=str), ex=ttl)
+        record = json.dumps({"data": dict(session), "meta": session.meta}, default=str)
         if user_id:
+            pipe = client.pipeline(transaction=False)
+            pipe.set(keys.session(session.hash), record, ex=ttl)
             pipe.hset(keys.user_sessions(user_id), session.hash, "web")
             pipe.expire(keys.user_sessions(user_id), keys.user_sessions_ttl())
-        pipe.execute()
+            pipe.execute()
+        else:  # an anonymous page view (a CSRF token): one plain SET, no pipeline to build
+            client.set(keys.session(session.hash), record, ex=ttl)
         response.set_cookie(
             name, session.sid, max_age=ttl if remember else None, httponly=True,
             secure=app.config["SESSION_COOKIE_SECURE"], samesite=app.config["SESSION_COOKIE_SAMESITE"],

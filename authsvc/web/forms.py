@@ -13,6 +13,8 @@ from wtforms import BooleanField, EmailField, HiddenField, IntegerField, Passwor
 from wtforms.i18n import messages_path
 from wtforms.validators import EqualTo, Optional
 
+from .widgets import render_input
+
 REQUIRED = {"required": True}
 
 
@@ -28,6 +30,9 @@ class FlaskForm(_FlaskForm):
     class Meta(_FlaskForm.Meta):
         def get_translations(self, form):
             return _wtforms_translations(str(get_locale() or "zh"))
+
+        def render_field(self, field, render_kw):
+            return render_input(field, render_kw) or super().render_field(field, render_kw)
 
 
 def _password(label, autocomplete):
