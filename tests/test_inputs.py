@@ -12,13 +12,18 @@ def _error(response, status, code):
 
 
 def test_malformed_json(client):
-    response = client.post("/api/v1/registrations", data="{not json", content_type="application/json")
-    _error(response, 400, "invalid_input")
+    response = client.post("/api/v1/registrations", data='{"email": ', content_type="application/json",
+                           headers={"Accept-Language": "en"})
+    body = _error(response, 400, "invalid_input")
+    assert body["message"] == "The request body is not valid JSON."
 
 
-def test_json_array_instead_of_object(client):
-    response = client.post("/api/v1/registrations", json=["a", "b"])
-    _error(response, 400, "invalid_input")
+@pytest.mark.parametrize("payload", ['["a", "b"]', "null", "", '"text"'])
+def test_json_that_is_not_an_object(client, payload):
+    response = client.post("/api/v1/registrations", data=payload, content_type="application/json",
+                           headers={"Accept-Language": "en"})
+    body = _error(response, 400, "invalid_input")
+    assert body["message"] == "The request body must be a JSON object."
 
 
 def test_wrong_content_type(client):

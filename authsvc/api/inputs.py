@@ -24,6 +24,8 @@ def json_body(**spec):
         data = request.get_json(silent=True)
     except RecursionError:  # "[[[[…" nested past the parser's recursion limit (was a 500)
         data = None
+    if data is None and request.get_data(cache=True).strip() not in (b"", b"null"):
+        raise InvalidInput(message=_("The request body is not valid JSON."), status=400)
     if not isinstance(data, dict):
         raise InvalidInput(message=_("The request body must be a JSON object."), status=400)
     values, errors = {}, {}
