@@ -118,7 +118,7 @@ def invites_list():
         info = invites.describe(invite)
         used_by = ",".join(u["username"] or "-" for u in info["users"]) or "-"
         click.echo(f"{info['code']}\t{info['used_cnt']}/{info['all_cnt']}\t{info['status']}\t"
-                   f"{(info['expire_date'] or '-')[:10]}\t{used_by}")
+                   f"{info['valid_through'] or '-'}\t{used_by}")
 
 
 audit_group = AppGroup("audit", help="The audit log.")

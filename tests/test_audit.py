@@ -103,6 +103,8 @@ def test_csv_export_is_streamed_and_safe(app, api, register_user):
     assert rows[0][:4] == ["id", "at", "event", "outcome"]
     assert len(rows) - 1 == api.get("/admin/audit", token=token).get_json()["total"]
     assert not any(cell.startswith("=") for row in rows[1:] for cell in row)
+    details = [json.loads(row[-1]) for row in rows[1:] if row[-1]]  # JSON, as in the API
+    assert details and all(isinstance(detail, dict) for detail in details)
 
 
 def test_csv_export_of_many_events(app, api):

@@ -9,8 +9,8 @@ def test_invites_create_and_list(runner):
     codes = created.output.split()
     assert len(codes) == 3 and all(len(c) == 19 for c in codes)
     listed = runner.invoke(args=["invites", "list"])
-    for code in codes:
-        assert f"{code}\t0/5\tactive\t2099-02-01" in listed.output
+    for code in codes:  # the last day on which the code works: the date the operator typed
+        assert f"{code}\t0/5\tactive\t2099-01-31" in listed.output
 
 
 def test_invites_create_rejects_bad_input(runner):

@@ -1,6 +1,7 @@
 """Reading the audit log: filters, pages, a streamed CSV export, retention."""
 
 import csv
+import json
 import io
 from datetime import datetime, timedelta
 
@@ -82,7 +83,7 @@ def csv_rows(statement, batch=500):
         buffer.truncate()
         for event in events:
             row = event.to_dict()
-            row["detail"] = row["detail"] and str(row["detail"])
+            row["detail"] = row["detail"] and json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
             writer.writerow([_csv_safe(row[c]) for c in CSV_COLUMNS])
         yield buffer.getvalue()
         last_id = events[-1].id
