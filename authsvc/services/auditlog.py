@@ -1,8 +1,8 @@
 """Reading the audit log: filters, pages, a streamed CSV export, retention."""
 
 import csv
-import json
 import io
+import json
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
