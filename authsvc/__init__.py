@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config as settings
+from . import config as settings, i18n
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, redis_client
 from .logs import configure_logging
 
@@ -71,6 +71,7 @@ def register_extensions(app):
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "authsvc" / "translations"))
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"

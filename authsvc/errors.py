@@ -1,6 +1,8 @@
 """Typed errors the services raise; web/ and api/ each map them in one place."""
 
-from flask_babel import lazy_gettext as _l, ngettext
+from flask_babel import ngettext
+
+from .i18n import lazy_gettext as _l
 
 
 class ServiceError(Exception):

@@ -50,3 +50,26 @@ def test_language_switch_is_remembered(browser):
     response = browser.submit("/lang/en", {"next": "/register"}, page="/register")
     assert response.status_code == 302 and response.headers["Location"].endswith("/register")
     assert "Create an account" in browser.get("/register").get_data(as_text=True)
+
+
+def test_a_forced_language_inside_a_chinese_request_and_back(app):
+    """Mail is rendered in the recipient's language in the middle of a page's request."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from authsvc.errors import CaptchaRequired
+    from authsvc.web.forms import LoginForm
+
+    template = "{{ _('Sign in') }}|{{ ngettext('%(num)d try left.', '%(num)d tries left.', 2) }}"
+    with app.test_request_context("/login", headers={"Accept-Language": "zh-CN"}):
+        before = render_template_string(template)
+        with force_locale("en"):
+            inside = render_template_string(template)
+            label = str(LoginForm(meta={"csrf": False}).password.label.text)
+            error = str(CaptchaRequired.default_message)
+        after = render_template_string(template)
+        assert str(LoginForm(meta={"csrf": False}).password.label.text) == "密码"
+        assert str(CaptchaRequired.default_message) == "请输入图片中的字符。"
+    assert before == after and before.startswith("登录|")
+    assert inside == "Sign in|2 tries left." and label == "Password"
+    assert error == "Please enter the characters shown in the picture."

@@ -7,12 +7,13 @@ form through apply_error(), so the HTML and the JSON API can never disagree.
 from functools import lru_cache
 
 from babel import support
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
 from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
 from wtforms.i18n import messages_path
 from wtforms.validators import EqualTo, Optional
 
+from ..i18n import lazy_gettext as _l
 from .widgets import render_input
 
 REQUIRED = {"required": True}
