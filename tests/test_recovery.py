@@ -1,5 +1,6 @@
 """Password reset by code, change password, change email, security notices."""
 
+import email.policy
 import re
 import statistics
 import time
@@ -231,6 +232,14 @@ def test_new_device_notice_and_unsubscribe(make_service):
     notice = mailbox.last("alice@example.com")
     assert "新的登录" in notice["Subject"]
     assert notice["List-Unsubscribe"].startswith("<https://accounts.example.com/notifications/unsubscribe/")
+    # On the wire: the bare <URL> RFC 2369 asks for (a mail client does not decode an RFC 2047
+    # encoded-word there), and a subject that decodes without a stray leading space.
+    raw = [m["raw"] for m in mailbox.server.recorder.messages if m["to"] == ["alice@example.com"]][-1]
+    wire = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert wire["List-Unsubscribe"] == notice["List-Unsubscribe"]
+    assert re.search(rb"\r\nList-Unsubscribe: <https://[^\r\n]+>\r\n", raw)
+    assert wire["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert notice["Subject"] == notice["Subject"].strip() and notice["Subject"].startswith("【")
     # a known device is not announced again
     mailbox.server.clear()
     api.post("/sessions", json={"login": "alice", "password": PASSWORD, "device_token": first["device_token"]})
