@@ -24,6 +24,28 @@ def test_verification_mail_content(api, mailbox):
     assert message["Message-ID"].startswith("<") and "@accounts.example.com>" in message["Message-ID"]
 
 
+def test_the_bytes_on_the_wire(api, mailbox):
+    """CRLF lines within RFC 5322's 998 octets (78 in the header), encoded-words within RFC 2047's
+    75 characters,
+    a subject that decodes exactly, and multipart boundaries that differ between messages."""
+    api.register(headers={"User-Agent": CHROME_WINDOWS})
+    api.register(email="bob@example.com", username="bob", headers={"User-Agent": CHROME_WINDOWS})
+    delivered = mailbox.messages()
+    raws = [m["raw"] for m in delivered]
+    for raw, item in zip(raws, delivered, strict=True):
+        lines = raw.split(b"\r\n")
+        assert b"\n" not in b"".join(lines) and max(map(len, lines)) <= 998
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        assert max(map(len, head)) <= 78
+        words = re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", raw, re.IGNORECASE)
+        assert words and max(map(len, words)) <= 75
+        code = re.search(r"\d{6}", item["message"]["Subject"]).group()
+        assert item["message"]["Subject"] == f"【账户验证】您的验证码是：{code}"
+        assert text_of(item["message"]).count(code) >= 1 and code in html_of(item["message"])
+    boundaries = [set(re.findall(rb'boundary="([^"]+)"', raw)) for raw in raws]
+    assert all(len(b) == 2 for b in boundaries) and not boundaries[0] & boundaries[1]
+
+
 def test_mail_in_english(api, mailbox):
     api.register(headers={"Accept-Language": "en-US,en;q=0.8"})
     message = mailbox.last("alice@example.com")
