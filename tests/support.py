@@ -32,6 +32,12 @@ class Recorder:
         self.rcpt_delay = 0.0  # seconds to wait before accepting a recipient
         self.waiting_in_rcpt = 0  # clients currently held in that wait
         self.attempts = 0
+        self.sessions = 0  # EHLOs answered: one per SMTP connection
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.attempts += 1
@@ -60,9 +66,9 @@ class Recorder:
 
 
 class SMTPServer:
-    def __init__(self):
+    def __init__(self, port=None):
         self.recorder = Recorder()
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
 
     def start(self):
@@ -80,6 +86,7 @@ class SMTPServer:
         self.recorder.delay = 0.0
         self.recorder.rcpt_delay = 0.0
         self.recorder.attempts = 0
+        self.recorder.sessions = 0
 
 
 def text_of(message):

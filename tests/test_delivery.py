@@ -158,3 +158,31 @@ def test_mail_stats_endpoint(app, api, mailbox):
     stats = api.get("/admin/mail-stats", token=token).get_json()
     assert stats["sent"] >= 2 and stats["queue_depth"] == 0 and stats["latency_seconds_avg"] is not None
     assert sum(stats["latency_buckets"].values()) >= 2
+
+
+def test_one_connection_carries_a_batch_and_a_dropped_one_is_replaced(make_service):
+    from authsvc.services import smtpconn
+    from authsvc.services.worker import MailWorker
+
+    server = SMTPServer().start()
+    try:
+        service = make_service(MAIL_PORT=server.port)
+        queue(service.app, n=3)
+        assert service.mailbox.deliver() == ["sent"] * 3
+        assert server.recorder.sessions == 1 and len(server.recorder.messages) == 3
+
+        # The server goes away between two messages of one worker (a new one takes its port):
+        # the kept connection fails its NOOP and a new one carries the next message, once.
+        worker = MailWorker(service.app, worker_id="reuse-worker")
+        queue(service.app, to="bob@example.com", n=2)
+        try:
+            assert worker.process_one(block=False) == "sent"
+            server.stop()
+            server = SMTPServer(port=service.app.config["MAIL_PORT"]).start()
+            assert worker.process_one(block=False) == "sent"
+        finally:
+            smtpconn.close_all()
+        assert [m["to"] for m in server.recorder.messages] == [["bob@example.com"]]
+        assert server.recorder.sessions == 1
+    finally:
+        server.stop()

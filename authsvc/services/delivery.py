@@ -13,7 +13,7 @@ from flask_mail import BadHeaderError, Connection
 
 from ..extensions import db, mail
 from ..models import User
-from . import mailqueue, mailstats
+from . import mailqueue, mailstats, smtpconn
 from .mail import IF_ACCOUNT, IF_NO_ACCOUNT, compose
 from .wire import WireMessage
 
@@ -94,8 +94,9 @@ def build_message(job, provider, template=None, user=None):
 def send_with(provider, message, on_accepted=lambda: None):
     """Hand the message to one provider; raises PermanentFailure or a transient error.
 
-    `on_accepted` runs the moment the server answered 250 to the message, before QUIT: a
-    worker killed after that point must not send it again, and a failing QUIT is harmless.
+    `on_accepted` runs the moment the server answered 250 to the message: a worker killed
+    after that point must not send it again. The connection then stays open for this
+    thread's next message (smtpconn); a failed one is closed.
     """
     if provider.name == OUTBOX:
         _write_outbox(message)
@@ -107,7 +108,7 @@ def send_with(provider, message, on_accepted=lambda: None):
         "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
     })
     connection = TimedConnection(state, current_app.config["MAIL_TIMEOUT"])
-    connection.host = connection.configure_host()
+    connection.host = smtpconn.checkout(provider, connection.configure_host)
     try:
         connection.send(message)
     except BaseException as exc:
@@ -117,10 +118,7 @@ def send_with(provider, message, on_accepted=lambda: None):
             raise PermanentFailure(reason) from exc
         raise
     on_accepted()
-    try:
-        connection.host.quit()
-    except (smtplib.SMTPException, OSError):
-        connection.host.close()
+    smtpconn.keep(provider, connection.host)
 
 
 def _permanent_reason(exc):

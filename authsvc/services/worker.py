@@ -9,7 +9,7 @@ import uuid
 
 import redis
 
-from . import delivery, mailqueue, mailstats, metrics
+from . import delivery, mailqueue, mailstats, metrics, smtpconn
 
 log = logging.getLogger("authsvc.mail")
 
@@ -63,8 +63,11 @@ class MailWorker:
         """Deliver everything that is due now; returns the outcomes (tests, CLI)."""
         self.housekeeping(force=True)
         outcomes = []
-        while (outcome := self.process_one(block=False)) is not None:
-            outcomes.append(outcome)
+        try:
+            while (outcome := self.process_one(block=False)) is not None:
+                outcomes.append(outcome)
+        finally:
+            smtpconn.close_all()
         return outcomes
 
     def run(self):
@@ -81,6 +84,7 @@ class MailWorker:
             except Exception:  # noqa: BLE001 - the loop itself must survive anything
                 log.exception("mail worker %s: unexpected error", self.worker_id)
                 self.stop_event.wait(1)
+        smtpconn.close_all()
         try:
             with self.app.app_context():
                 mailqueue.retire(self.worker_id)
