@@ -84,7 +84,7 @@ def build_message(job, provider, template=None, user=None):
     domain = (provider.sender.rsplit("@", 1)[-1] if "@" in provider.sender else None) or "authsvc.local"
     headers = dict(headers, **{"X-Authsvc-Job": job["id"]})
     message = WireMessage(subject=subject, recipients=[job["to"]], body=text, html=html,
-                      sender=provider.sender or f"noreply@{domain}", extra_headers=headers)
+                          sender=provider.sender or f"noreply@{domain}", extra_headers=headers)
     message.msgId = f"<{job['id']}@{domain}>"  # the same id on every retry of this job
     if message.has_bad_headers():
         raise PermanentFailure("header injection refused")
