@@ -33,11 +33,16 @@ class Recorder:
         self.waiting_in_rcpt = 0  # clients currently held in that wait
         self.attempts = 0
         self.sessions = 0  # EHLOs answered: one per SMTP connection
+        self.quits = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
         session.host_name = hostname
         return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits += 1
+        return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.attempts += 1
@@ -87,6 +92,7 @@ class SMTPServer:
         self.recorder.rcpt_delay = 0.0
         self.recorder.attempts = 0
         self.recorder.sessions = 0
+        self.recorder.quits = 0
 
 
 def text_of(message):

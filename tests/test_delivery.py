@@ -186,3 +186,23 @@ def test_one_connection_carries_a_batch_and_a_dropped_one_is_replaced(make_servi
         assert server.recorder.sessions == 1
     finally:
         server.stop()
+
+
+def test_housekeeping_quits_a_connection_left_idle(make_service, monkeypatch):
+    from authsvc.services import smtpconn
+    from authsvc.services.worker import MailWorker
+
+    server = SMTPServer().start()
+    try:
+        service = make_service(MAIL_PORT=server.port)
+        worker = MailWorker(service.app, worker_id="idle-worker")
+        queue(service.app)
+        assert worker.process_one(block=False) == "sent"
+        worker.housekeeping(force=True)
+        assert server.recorder.quits == 0  # just used: kept for the next message
+        monkeypatch.setattr(smtpconn, "IDLE_SECONDS", 0)
+        worker.housekeeping(force=True)
+        assert server.recorder.quits == 1 and server.recorder.sessions == 1
+    finally:
+        smtpconn.close_all()
+        server.stop()

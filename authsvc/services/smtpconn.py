@@ -38,12 +38,26 @@ def keep(provider, host):
     _kept()[provider] = (host, time.monotonic())
 
 
+def close_idle():
+    """QUIT this thread's connections idle for IDLE_SECONDS (the worker's housekeeping), so an
+    idle worker holds no connection the server is about to drop."""
+    kept, now = _kept(), time.monotonic()
+    for provider, (host, last_used) in list(kept.items()):
+        if now - last_used >= IDLE_SECONDS:
+            del kept[provider]
+            _quit(host)
+
+
 def close_all():
     """QUIT every connection this thread keeps (end of a batch, end of the worker loop)."""
     kept = _kept()
     while kept:
         _provider, (host, _last_used) = kept.popitem()
-        try:
-            host.quit()
-        except (smtplib.SMTPException, OSError):
-            host.close()
+        _quit(host)
+
+
+def _quit(host):
+    try:
+        host.quit()
+    except (smtplib.SMTPException, OSError):
+        host.close()

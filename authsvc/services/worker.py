@@ -40,6 +40,7 @@ class MailWorker:
             mailqueue.promote_due()
             mailqueue.reap_dead_workers()
             metrics.MAIL_QUEUE_DEPTH.set(mailqueue.depth())
+        smtpconn.close_idle()
 
     def process_one(self, block=True):
         """Claim and deliver one job; returns its outcome or None when the queue is empty."""
