@@ -24,9 +24,13 @@ def _cfg(name):
 
 
 # --- one-time codes -------------------------------------------------------------------
-def code(purpose, addr):
-    """Hash of the current code for (purpose, address) and its wrong-try count."""
-    return f"{PREFIX}code:{purpose}:{addr}"
+def code(purpose, owner):
+    """Hash of the current code for (purpose, owner) and its wrong-try count.
+
+    The owner is the address's keyed hash, or for registrations the registration's own id
+    hash: each pending registration has its own code.
+    """
+    return f"{PREFIX}code:{purpose}:{owner}"
 
 
 def code_ttl(purpose):
@@ -51,9 +55,13 @@ def captcha_ttl():
 
 
 # --- registration -----------------------------------------------------------------------
-def pending_registration(addr):
-    """A registration waiting for its code; lives exactly as long as the register code."""
-    return f"{PREFIX}reg:{addr}"
+def pending_registration(registration_hash):
+    """One registration waiting for its code, keyed by the hash of its registration_id.
+
+    Each start has its own record: a later registration for the same address never touches
+    an earlier one. Lives exactly as long as the register code.
+    """
+    return f"{PREFIX}reg:{registration_hash}"
 
 
 def pending_registration_ttl():

@@ -107,6 +107,7 @@ def make_app(base_config, migrated, smtp_server):
         if not made:
             _clean(app)
             smtp_server.clear()
+            REGISTRATIONS.clear()
         made.append(app)
         return app
 
@@ -141,6 +142,17 @@ def mailbox(app, smtp_server):
     return Mailbox(app, smtp_server)
 
 
+# registration_id of the newest registration started per address (any Api in the test), so
+# that tests about something else can confirm or resend without threading the id through.
+REGISTRATIONS = {}
+
+
+def _address_key(email):
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", email or "").strip().lower()
+
+
 class Api:
     """JSON calls against /api/v1 with an optional bearer token."""
 
@@ -152,8 +164,11 @@ class Api:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         environ = {"REMOTE_ADDR": ip} if ip else {}
-        return self.client.open(f"/api/v1{path}", method=method, json=json, headers=headers,
-                                environ_base=environ, **kwargs)
+        response = self.client.open(f"/api/v1{path}", method=method, json=json, headers=headers,
+                                    environ_base=environ, **kwargs)
+        if path == "/registrations" and response.status_code == 202 and isinstance(json, dict):
+            REGISTRATIONS[_address_key(json.get("email"))] = response.get_json()["registration_id"]
+        return response
 
     def post(self, path, json=None, **kwargs):
         return self.call("POST", path, json=json if json is not None else {}, **kwargs)
@@ -177,6 +192,18 @@ class Api:
         body.update(extra)
         return self.post("/registrations", json=body, ip=ip, headers=headers)
 
+    def registration_id(self, email):
+        return REGISTRATIONS.get(_address_key(email), "never-started")
+
+    def confirm_registration(self, email, code, **kwargs):
+        """Confirm the newest registration this test started for the address."""
+        return self.post("/registrations/confirm", json={
+            "email": email, "code": code, "registration_id": self.registration_id(email)}, **kwargs)
+
+    def resend_registration(self, email, **kwargs):
+        return self.post("/registrations/resend", json={
+            "email": email, "registration_id": self.registration_id(email)}, **kwargs)
+
 
 @pytest.fixture
 def api(client):
@@ -189,7 +216,7 @@ def make_user(api, mailbox, email="alice@example.com", username="alice",
     response = api.register(email=email, username=username, password=password)
     assert response.status_code == 202, response.get_json()
     code = mailbox.code(email)
-    confirmed = api.post("/registrations/confirm", json={"email": email, "code": code})
+    confirmed = api.confirm_registration(email, code)
     assert confirmed.status_code == 201, confirmed.get_json()
     body = confirmed.get_json()
     return body["user"], body["token"]

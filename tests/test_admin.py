@@ -190,8 +190,8 @@ def test_invite_use_is_taken_at_confirmation_only(make_service):
         assert invite.used_cnt == 0  # an abandoned registration eats nothing
     right = mailbox.code("alice@example.com")
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
-    api.post("/registrations/confirm", json={"email": "alice@example.com", "code": wrong})
-    confirmed = api.post("/registrations/confirm", json={"email": "alice@example.com", "code": right})
+    api.confirm_registration("alice@example.com", wrong)
+    confirmed = api.confirm_registration("alice@example.com", right)
     assert confirmed.status_code == 201
     with service.app.app_context():
         invite = db.session.execute(db.select(InviteCode).filter_by(code="GOOD-CODE")).scalar_one()
@@ -207,8 +207,7 @@ def test_twenty_concurrent_confirmations_on_the_last_use(make_service):
     codes = {email: mailbox.code(email) for email, _name in people}
 
     def confirm(email):
-        return Api(service.app.test_client()).post("/registrations/confirm",
-                                                   json={"email": email, "code": codes[email]}).status_code
+        return Api(service.app.test_client()).confirm_registration(email, codes[email]).status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(confirm, codes))

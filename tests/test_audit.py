@@ -32,9 +32,9 @@ def test_every_flow_is_audited_without_secrets(make_service):
     api.register(headers=headers, ip="203.0.113.5")
     code = mailbox.code("alice@example.com")
     wrong = "000000" if code != "000000" else "111111"
-    api.post("/registrations/confirm", json={"email": "alice@example.com", "code": wrong},
+    api.confirm_registration("alice@example.com", wrong,
              headers=headers, ip="203.0.113.5")
-    token = api.post("/registrations/confirm", json={"email": "alice@example.com", "code": code},
+    token = api.confirm_registration("alice@example.com", code,
                      headers=headers, ip="203.0.113.5").get_json()["token"]
     for _ in range(5):
         api.post("/sessions", json={"login": "alice", "password": "wrong password!"}, headers=headers)

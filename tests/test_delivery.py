@@ -116,10 +116,9 @@ def test_a_code_survives_a_failed_send(make_service):
     # the user asks again (after the cooldown); the new code arrives and works
     redis = service.app.extensions["authsvc.redis"]
     redis.delete(*redis.keys("authsvc:send:cooldown:*"))
-    assert service.api.post("/registrations/resend", json={"email": "alice@example.com"}).status_code == 202
+    assert service.api.resend_registration("alice@example.com").status_code == 202
     code = service.mailbox.code("alice@example.com")
-    assert service.api.post("/registrations/confirm", json={"email": "alice@example.com",
-                                                            "code": code}).status_code == 201
+    assert service.api.confirm_registration("alice@example.com", code).status_code == 201
 
 
 def test_a_job_is_sent_once_even_if_handed_out_twice(app, mailbox):

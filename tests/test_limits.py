@@ -7,7 +7,7 @@ from .conftest import Api
 
 def test_resend_cooldown(api):
     assert api.register().status_code == 202
-    response = api.post("/registrations/resend", json={"email": "alice@example.com"})
+    response = api.resend_registration("alice@example.com")
     assert response.status_code == 429
     error = response.get_json()["error"]
     assert error["code"] == "rate_limited"
@@ -19,10 +19,10 @@ def test_resend_cooldown(api):
 def test_three_sends_per_address_per_five_minutes(make_service):
     api = make_service(RESEND_COOLDOWN=0).api
     assert api.register().status_code == 202
-    statuses = [api.post("/registrations/resend", json={"email": "alice@example.com"}).status_code
+    statuses = [api.resend_registration("alice@example.com").status_code
                 for _ in range(3)]
     assert statuses == [202, 202, 429]
-    blocked = api.post("/registrations/resend", json={"email": "alice@example.com"})
+    blocked = api.resend_registration("alice@example.com")
     assert 200 <= blocked.get_json()["error"]["retry_after"] <= 300
 
 
@@ -30,8 +30,8 @@ def test_address_variants_share_one_bucket(make_service):
     api = make_service(RESEND_COOLDOWN=0).api
     assert api.register(email="alice@example.com").status_code == 202
     for variant in ("ALICE@EXAMPLE.COM ", " Alice@Example.com"):
-        assert api.post("/registrations/resend", json={"email": variant}).status_code == 202
-    assert api.post("/registrations/resend", json={"email": "alice@example.COM"}).status_code == 429
+        assert api.resend_registration(variant).status_code == 202
+    assert api.resend_registration("alice@example.COM").status_code == 429
 
 
 def test_ten_sends_per_ip_per_hour(api):
@@ -57,28 +57,30 @@ def test_refused_send_charges_nothing(make_service):
 
 def test_spoofed_forwarded_for_is_ignored_by_default(api):
     for i in range(10):
-        api.post("/registrations/resend", json={"email": f"x{i}@example.com"},
-                 headers={"X-Forwarded-For": f"192.0.2.{i}"})
-    response = api.post("/registrations/resend", json={"email": "y@example.com"},
-                        headers={"X-Forwarded-For": "198.51.100.7"})
+        api.register(email=f"x{i}@example.com", username=f"xuser{i}",
+                     headers={"X-Forwarded-For": f"192.0.2.{i}"})
+    response = api.register(email="y@example.com", username="yuser",
+                            headers={"X-Forwarded-For": "198.51.100.7"})
     assert response.status_code == 429
 
 
 def test_trusted_proxy_forwarded_for_is_used(make_service):
     api = make_service(PROXY_FIX_X_FOR=1).api
     for i in range(10):
-        api.post("/registrations/resend", json={"email": f"x{i}@example.com"},
-                 headers={"X-Forwarded-For": "192.0.2.1"})
-    other = api.post("/registrations/resend", json={"email": "y@example.com"},
-                     headers={"X-Forwarded-For": "192.0.2.2"})
+        api.register(email=f"x{i}@example.com", username=f"xuser{i}",
+                     headers={"X-Forwarded-For": "192.0.2.1"})
+    assert api.register(email="z@example.com", username="zuser",
+                        headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 429
+    other = api.register(email="y@example.com", username="yuser",
+                         headers={"X-Forwarded-For": "192.0.2.2"})
     assert other.status_code == 202
 
 
 def test_concurrent_sends_from_one_ip_are_limited_exactly(app):
     def send(i):
         client = Api(app.test_client())
-        return client.post("/registrations/resend", json={"email": f"c{i}@example.com"},
-                           ip="10.9.9.9").status_code
+        return client.register(email=f"c{i}@example.com", username=f"cuser{i}",
+                               ip="10.9.9.9").status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         statuses = list(pool.map(send, range(24)))
@@ -89,5 +91,5 @@ def test_concurrent_sends_from_one_ip_are_limited_exactly(app):
 def test_limits_can_be_switched_off(make_service):
     api = make_service(RATELIMIT_ENABLED=False).api
     assert api.register().status_code == 202
-    assert all(api.post("/registrations/resend", json={"email": "alice@example.com"}).status_code == 202
+    assert all(api.resend_registration("alice@example.com").status_code == 202
                for _ in range(5))

@@ -31,7 +31,7 @@ def test_keys_expire_and_hold_no_secrets(app, api, mailbox):
     codes = []
     for address in ("alice@example.com", "bob@example.com"):
         codes.append(mailbox.code(address))
-    api.post("/registrations/confirm", json={"email": "alice@example.com", "code": codes[0]})
+    api.confirm_registration("alice@example.com", codes[0])
     api.register(email="carol@example.com", username="carol", password=PASSWORD)  # still pending
     secrets = [c.encode() for c in codes] + [PASSWORD.encode()]
     seen = 0

@@ -16,6 +16,7 @@ PASSWORD = (str, True, 4096)
 CAPTCHA = {"captcha_id": (str, False, 64), "captcha_answer": (str, False, 16)}
 EMAIL = (str, True)
 CODE = (str, True, 16, {"description": "the 6 digits from the mail (spaces and dashes are ignored)"})
+REGISTRATION_ID = (str, True, 64, {"description": "the registration_id POST /registrations returned"})
 ERROR_DESCRIPTIONS = {
     400: "Malformed: not a JSON object, a field missing or of the wrong type or size, "
          "a wrong captcha or code",
@@ -131,11 +132,11 @@ PATHS = {
         body=dict(email=EMAIL, username=(str, True), password=PASSWORD, invite_code=(str, False, 64), **CAPTCHA),
         errors=(*CAPTCHA_ERRORS, 403, 409, 422, 429))},
     "/registrations/resend": {"post": operation("registration_resend", "Mail a new registration code", {
-        "202": json_answer("Code sent if a registration is pending", ref("VerificationSent"))},
-        body=dict(email=EMAIL), errors=(422, 429))},
+        "202": json_answer("A new code for this registration was mailed", ref("VerificationSent"))},
+        body=dict(email=EMAIL, registration_id=REGISTRATION_ID), errors=(400, 422, 429))},
     "/registrations/confirm": {"post": operation("registration_confirm", "Confirm the code: creates the account", {
         "201": json_answer("Account created and signed in", ref("TokenGrant"), token_links())},
-        body=dict(email=EMAIL, code=CODE), errors=(*CODE_ERRORS, 409))},
+        body=dict(email=EMAIL, code=CODE, registration_id=REGISTRATION_ID), errors=(*CODE_ERRORS, 409))},
     "/me": {"get": operation("account_me", "The signed-in account", {
         "200": json_answer("The account", ref("User"))}, auth="user")},
     "/sessions": {"post": operation("sessions_password", "Sign in with a login name and password", {

@@ -108,7 +108,10 @@ SCHEMAS = {
     "Captcha": obj(captcha_id=STR, expires_in=SECONDS,
                    image={"type": "string", "pattern": "^data:image/png;base64,"}),
     "VerificationSent": obj(status=status("verification_sent"), email=MASKED_EMAIL,
-                            expires_in=SECONDS, resend_after=SECONDS),
+                            expires_in=SECONDS, resend_after=SECONDS, registration_id={
+                                "type": "string", "minLength": 22, "maxLength": 64,
+                                "description": "this registration's own id (128 random bits): "
+                                               "confirm and resend name it"}),
     "CodeSent": obj(status=status("code_sent"), email=MASKED_EMAIL, expires_in=SECONDS,
                     resend_after=SECONDS),
     "SecondFactorResent": obj(status=status("code_sent"), email=MASKED_EMAIL),

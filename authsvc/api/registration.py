@@ -38,14 +38,14 @@ def register():
 
 @bp.post("/registrations/resend")
 def resend():
-    body = json_body(email=(str, True))
-    return jsonify(registration.resend_code(body["email"])), 202
+    body = json_body(email=(str, True), registration_id=(str, True, 64))
+    return jsonify(registration.resend_code(body["email"], body["registration_id"])), 202
 
 
 @bp.post("/registrations/confirm")
 def confirm():
-    body = json_body(email=(str, True), code=(str, True, 16))
-    user = registration.confirm_registration(body["email"], body["code"])
+    body = json_body(email=(str, True), code=(str, True, 16), registration_id=(str, True, 64))
+    user = registration.confirm_registration(body["email"], body["code"], body["registration_id"])
     token, expires_in = tokens.issue_api_token(user, "password")
     return jsonify({"user": user.to_dict(), "token": token, "expires_in": expires_in}), 201
 

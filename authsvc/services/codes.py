@@ -47,8 +47,8 @@ return {0, left}
 """
 
 
-def _digest(purpose, email, code):
-    return crypto.keyed_hash("code", purpose, email, code)
+def _digest(purpose, email, code, flow):
+    return crypto.keyed_hash("code", purpose, email, flow or "", code)
 
 
 def generate_code():
@@ -56,24 +56,32 @@ def generate_code():
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def issue_code(purpose, email):
-    """Store a fresh code for (purpose, address), voiding any previous one; returns it."""
+def issue_code(purpose, email, flow=None):
+    """Store a fresh code for (purpose, address[, flow]), voiding that owner's previous one.
+
+    `flow` binds the code to one process (a registration's id hash) instead of to the
+    address alone: codes of two registrations for one address never replace each other.
+    """
     code = generate_code()
     # a new code voids the previous one and its try count (one script: one round trip)
-    redis_client.script(ISSUE_LUA)(keys=[keys.code(purpose, crypto.address_id(email))],
-                                   args=[_digest(purpose, email, code), keys.code_ttl(purpose)])
+    owner = flow or crypto.address_id(email)
+    redis_client.script(ISSUE_LUA)(keys=[keys.code(purpose, owner)],
+                                   args=[_digest(purpose, email, code, flow), keys.code_ttl(purpose)])
     metrics.CODES_ISSUED.labels(purpose).inc()
     audit.record("code.issued", email=email, detail={"purpose": purpose})
     return code
 
 
-def verify_code(purpose, email, code):
-    """Consume the code when right; raise InvalidCode(remaining) or CodeExpired otherwise."""
+def verify_code(purpose, email, code, flow=None):
+    """Consume the code when right; raise InvalidCode(remaining) or CodeExpired otherwise.
+
+    Wrong tries count against the address's daily budget whatever the flow.
+    """
     config = current_app.config
     addr = crypto.address_id(email)
     status, remaining = redis_client.script(VERIFY_LUA)(
-        keys=[keys.code(purpose, addr), keys.code_failures(addr)],
-        args=[_digest(purpose, email, code), config["CODE_MAX_ATTEMPTS"],
+        keys=[keys.code(purpose, flow or addr), keys.code_failures(addr)],
+        args=[_digest(purpose, email, code, flow), config["CODE_MAX_ATTEMPTS"],
               config["CODE_DAILY_FAILURE_CAP"], keys.CODE_FAILURES_TTL],
     )
     result = {1: "ok", 0: "wrong", -1: "expired", -2: "budget", -3: "superseded"}[int(status)]

@@ -56,11 +56,11 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
     return job["id"]
 
 
-def send_code(purpose, to, **options):
-    """Issue a fresh code for (purpose, address) and queue its mail; the job expires with it."""
-    code = codes.issue_code(purpose, to)
+def send_code(purpose, to, flow=None, context=None, **options):
+    """Issue a fresh code for (purpose, address[, flow]) and queue its mail; the job expires with it."""
+    code = codes.issue_code(purpose, to, flow)
     ttl = keys.code_ttl(purpose)
-    context = {"code": code, "purpose": purpose, "minutes": ttl // 60}
+    context = dict(context or {}, code=code, purpose=purpose, minutes=ttl // 60)
     return queue_mail("verification", to, context, ttl=ttl, **options)
 
 

@@ -1,10 +1,17 @@
 """Registration: pending registration in Redis -> emailed code -> confirmed user.
 
+Each start is its own pending record under a random `registration_id` (128 bits) that only
+its starter holds; the code mailed belongs to that record alone. A later registration for
+the same address never replaces, voids or edits an earlier one; the first confirmation takes
+the address (the database's unique constraint decides), and every other record for it then
+answers as for a registered address.
+
 A request for an address that already has an account does exactly the same work and
 gets the same answer; the worker mails that address's owner a notice instead of a code.
 """
 
 import json
+import secrets
 import time
 
 from flask import current_app
@@ -12,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from .. import crypto, keys
-from ..errors import CodeExpired, Conflict, InvalidInput, RegistrationClosed
+from ..errors import CodeExpired, Conflict, InvalidInput, RateLimited, RegistrationClosed
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_ip
@@ -50,11 +57,19 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
     if errors:
         raise InvalidInput(errors)
     captcha.check_captcha(captcha_id, captcha_answer)
+    # The IP pays first: a "username taken" answer costs budget too, so usernames can't be
+    # probed past the limit. A send the address's own limits refuse gives the IP's charge back.
+    ip_charge = sendlimits.charge_send(None, client_ip(), "register")
     if mode == "invite":
         invites.check_invite(invite_code)
     if db.session.execute(db.select(User.id).filter_by(username=username)).first():
         raise Conflict({"username": [_("This username is taken. Please choose another.")]})
-    sendlimits.charge_send(email, client_ip(), "register")
+    try:
+        sendlimits.charge_send(email, None, "register")
+    except RateLimited:
+        sendlimits.refund(ip_charge)
+        raise
+    registration_id = secrets.token_urlsafe(16)
     pending = {
         "email": email,
         "username": username,
@@ -63,28 +78,56 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
         "lang": mail.current_language(),
         "created": time.time(),
     }
-    redis_client.set(keys.pending_registration(crypto.address_id(email)), json.dumps(pending),
+    flow = _flow(registration_id)
+    redis_client.set(keys.pending_registration(flow), json.dumps(pending, separators=(",", ":")),
                      ex=keys.pending_registration_ttl())
-    mail.send_code("register", email, account=mail.IF_NO_ACCOUNT, alternate="already_registered")
+    _send(pending, flow)
     audit.record("register.requested", email=email, detail={"username": username})
-    return sendlimits.code_sent(email, "register", status="verification_sent")
+    return dict(sendlimits.code_sent(email, "register", status="verification_sent"),
+                registration_id=registration_id)
 
 
-def resend_code(email):
-    """A new code for a pending registration; the same answer whether or not one exists."""
+def _flow(registration_id):
+    return crypto.token_hash(registration_id)[:32]
+
+
+def pending_key(registration_id):
+    """The Redis key of a registration's pending record (for measurements and tests)."""
+    return keys.pending_registration(_flow(registration_id))
+
+
+def _send(pending, flow):
+    mail.send_code("register", pending["email"], flow=flow, context={"username": pending["username"]},
+                   account=mail.IF_NO_ACCOUNT, alternate="already_registered")
+
+
+def _pending(email, registration_id):
+    """(flow, record) of a registration started for this address, or CodeExpired."""
+    flow = _flow(registration_id or "")
+    raw = redis_client.get(keys.pending_registration(flow))
+    record = json.loads(raw) if raw else None
+    if record is None or record["email"] != email:
+        raise CodeExpired(_("This registration has expired or is unknown. Please register again."))
+    return flow, record
+
+
+def resend_code(email, registration_id):
+    """A new code for this pending registration (within the address's and IP's limits)."""
     email = normalize_email(email)
+    flow, pending = _pending(email, registration_id)
     sendlimits.charge_send(email, client_ip(), "register")
-    if redis_client.exists(keys.pending_registration(crypto.address_id(email))):
-        mail.send_code("register", email, account=mail.IF_NO_ACCOUNT, alternate="already_registered")
-    return sendlimits.code_sent(email, "register", status="verification_sent")
+    _send(pending, flow)
+    return dict(sendlimits.code_sent(email, "register", status="verification_sent"),
+                registration_id=registration_id)
 
 
-def confirm_registration(email, code):
+def confirm_registration(email, code, registration_id):
     """Check the code and create the user (taking an invite use when required); returns it."""
     email = normalize_email(email)
     code = normalize_code(code)
-    codes.verify_code("register", email, code)
-    raw = redis_client.getdel(keys.pending_registration(crypto.address_id(email)))
+    flow, _record = _pending(email, registration_id)
+    codes.verify_code("register", email, code, flow=flow)
+    raw = redis_client.getdel(keys.pending_registration(flow))
     if raw is None:
         raise CodeExpired()
     pending = json.loads(raw)

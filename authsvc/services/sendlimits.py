@@ -66,19 +66,34 @@ def _rules(email, ip, purpose):
 
 
 def charge_send(email, ip, purpose):
-    """Admit one code send of `purpose` for (address, IP) or raise RateLimited(retry_after)."""
+    """Admit one code send of `purpose` for (address, IP) or raise RateLimited(retry_after).
+
+    Returns the charge (its member id and keys) so that a caller may refund it.
+    """
     if not current_app.config["RATELIMIT_ENABLED"]:
-        return
+        return None
     rules = _rules(email, ip, purpose)
     if not rules:
-        return
-    args = [uuid.uuid4().hex]
+        return None
+    member = uuid.uuid4().hex
+    args = [member]
     for _scope, _key, amount, seconds in rules:
         args += [amount, seconds * 1000]
     wait_ms = int(redis_client.script(HIT_LUA)(keys=[r[1] for r in rules], args=args))
     if wait_ms > 0:
         metrics.RATE_LIMITED.labels("send").inc()
         raise RateLimited(wait_ms / 1000)
+    return member, [r[1] for r in rules]
+
+
+def refund(charge):
+    """Take back a charge whose send did not happen for a reason the client can't help."""
+    if charge:
+        member, charged = charge
+        pipe = redis_client.pipeline(transaction=False)
+        for key in charged:
+            pipe.zrem(key, member)
+        pipe.execute()
 
 
 def resend_after():

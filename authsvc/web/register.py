@@ -35,7 +35,7 @@ def start():
         except ServiceError as error:
             status = apply_error(form, error)
         else:
-            session["register_email"] = form.email.data
+            session["register"] = {"email": form.email.data, "id": answer["registration_id"]}
             session["register_masked"] = answer["email"]
             session["resend_at"] = time.time() + answer["resend_after"]
             flash(_("We sent a 6-digit code to %(email)s.", email=answer["email"]), "success")
@@ -48,14 +48,14 @@ def start():
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
-    email = session.get("register_email")
-    if not email:
+    pending = session.get("register")
+    if not pending:
         return redirect(url_for("register.start"))
     form = CodeForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = registration.confirm_registration(email, form.code.data)
+            user = registration.confirm_registration(pending["email"], form.code.data, pending["id"])
         except ServiceError as error:
             status = apply_error(form, error)
         else:
@@ -69,11 +69,11 @@ def verify():
 
 @bp.post("/resend")
 def resend():
-    email = session.get("register_email")
-    if not email:
+    pending = session.get("register")
+    if not pending:
         return redirect(url_for("register.start"))
     try:
-        registration.resend_code(email)
+        registration.resend_code(pending["email"], pending["id"])
     except ServiceError as error:
         apply_error(None, error)
         return render_template("auth/register_verify.html", form=CodeForm(), resend=EmptyForm(),

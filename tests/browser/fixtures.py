@@ -105,7 +105,8 @@ def make_user(api, inbox):
             "email": email, "username": username, "password": password,
             "captcha_id": body["captcha_id"], "captcha_answer": CAPTCHA_TEXT})
         assert status == 202, body
-        status, body = api.post("/registrations/confirm", {"email": email, "code": inbox.code(email, 1)})
+        status, body = api.post("/registrations/confirm", {"email": email, "code": inbox.code(email, 1),
+                                                           "registration_id": body["registration_id"]})
         assert status == 201, body
         return {"email": email, "username": username, "password": password}
 

@@ -171,10 +171,12 @@ def test_sessions_and_tokens_work_on_every_instance(cluster, smtp):
     a, b, c = cluster.ports
     body = {"email": "alice@example.com", "username": "alice", "password": PASSWORD,
             **cluster.captcha(b, "198.51.100.30")}  # the captcha from one instance, answered on another
-    assert cluster.call(a, "POST", "/api/v1/registrations", body, ip="198.51.100.30")[0] == 202
+    status, raw, _ = cluster.call(a, "POST", "/api/v1/registrations", body, ip="198.51.100.30")
+    assert status == 202
+    registration_id = json.loads(raw)["registration_id"]
     code = _code_for(smtp, "alice@example.com")
     status, raw, _ = cluster.call(c, "POST", "/api/v1/registrations/confirm",
-                                  {"email": "alice@example.com", "code": code})
+                                  {"email": "alice@example.com", "code": code, "registration_id": registration_id})
     assert status == 201
     token = json.loads(raw)["token"]
     assert all(cluster.call(port, "GET", "/api/v1/me", token=token)[0] == 200 for port in cluster.ports)

@@ -46,8 +46,7 @@ def test_item_01_minimum_length_and_no_composition_rules(make_service):
 
 def test_item_01_64_character_passphrase_over_the_api(api, mailbox):
     assert api.register(password=PASSPHRASE_64).status_code == 202
-    confirmed = api.post("/registrations/confirm", json={"email": "alice@example.com",
-                                                         "code": mailbox.code("alice@example.com")})
+    confirmed = api.confirm_registration("alice@example.com", mailbox.code("alice@example.com"))
     assert confirmed.status_code == 201
     assert api_login(api, "alice", PASSPHRASE_64).status_code == 200
     assert api_login(api, "alice", PASSPHRASE_64[:-1]).status_code == 401

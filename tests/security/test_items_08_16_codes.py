@@ -44,8 +44,8 @@ def test_item_08_a_code_with_leading_zeros_travels_intact(api, mailbox, monkeypa
     assert api.register().status_code == 202
     message = mailbox.last("alice@example.com")
     assert mailbox.code("alice@example.com") == "000042" and "000042" in message["Subject"]
-    assert api.post("/registrations/confirm", json={"email": "alice@example.com", "code": "42"}).status_code in (400, 422)
-    assert api.post("/registrations/confirm", json={"email": "alice@example.com", "code": "000042"}).status_code == 201
+    assert api.confirm_registration("alice@example.com", "42").status_code in (400, 422)
+    assert api.confirm_registration("alice@example.com", "000042").status_code == 201
 
 
 # --- item 9 ---------------------------------------------------------------------------------
@@ -157,9 +157,9 @@ def test_item_11_a_new_code_voids_the_previous_one_in_every_flow(make_service, m
     assert api.post("/sessions/code", json={"email": "alice@example.com", "code": "222222"}).status_code == 200
     # registration code
     api.post("/registrations", json={"email": "carol@example.com", "username": "carol", "password": PASSWORD})
-    api.post("/registrations/resend", json={"email": "carol@example.com"})
-    assert api.post("/registrations/confirm", json={"email": "carol@example.com", "code": "333333"}).status_code == 400
-    assert api.post("/registrations/confirm", json={"email": "carol@example.com", "code": "444444"}).status_code == 201
+    api.resend_registration("carol@example.com")
+    assert api.confirm_registration("carol@example.com", "333333").status_code == 400
+    assert api.confirm_registration("carol@example.com", "444444").status_code == 201
     # email change code
     api.post("/me/email", json={"password": PASSWORD, "new_email": "alice.two@example.com"}, token=token)
     api.post("/me/email", json={"password": PASSWORD, "new_email": "alice.two@example.com"}, token=token)
@@ -277,10 +277,9 @@ def test_item_13_no_code_in_any_response_of_every_api_flow(make_service, monkeyp
     api, mailbox = service.api, service.mailbox
     seen = record_responses(api.client)
     api.post("/registrations", json={"email": "alice@example.com", "username": "alice", "password": PASSWORD})
-    api.post("/registrations/resend", json={"email": "alice@example.com"})
-    api.post("/registrations/confirm", json={"email": "alice@example.com", "code": "000001"})
-    token = api.post("/registrations/confirm", json={"email": "alice@example.com",
-                                                     "code": mailbox.code("alice@example.com")}).get_json()["token"]
+    api.resend_registration("alice@example.com")
+    api.confirm_registration("alice@example.com", "000001")
+    token = api.confirm_registration("alice@example.com", mailbox.code("alice@example.com")).get_json()["token"]
     api.post("/login-codes", json={"email": "alice@example.com"})
     api.post("/login-codes", json={"email": "nobody@example.com"})
     api.post("/sessions/code", json={"email": "alice@example.com", "code": mailbox.code("alice@example.com")})
@@ -310,8 +309,8 @@ def test_item_14_nfkc_case_and_space_variants_share_one_send_bucket(make_service
     api = service.api
     assert api.register(email="alice@example.com").status_code == 202
     for variant in ("ＡＬＩＣＥ＠ＥＸＡＭＰＬＥ．ＣＯＭ", " Alice@Example.Com "):
-        assert api.post("/registrations/resend", json={"email": variant}).status_code == 202, variant
-    blocked = api.post("/registrations/resend", json={"email": "ａｌｉｃｅ@example.com"})
+        assert api.resend_registration(variant).status_code == 202, variant
+    blocked = api.resend_registration("ａｌｉｃｅ@example.com")
     assert blocked.status_code == 429
     assert blocked.headers["Retry-After"] == str(blocked.get_json()["error"]["retry_after"])
     delivered = service.mailbox.messages()
@@ -323,7 +322,7 @@ def test_item_14_address_variants_reach_one_account(make_service):
     api, mailbox, app = service.api, service.mailbox, service.app
     assert api.register(email="ＡＬＩＣＥ@ｅｘａｍｐｌｅ.com ").status_code == 202
     code = mailbox.code("alice@example.com")
-    assert api.post("/registrations/confirm", json={"email": " Alice@EXAMPLE.com", "code": code}).status_code == 201
+    assert api.confirm_registration(" Alice@EXAMPLE.com", code).status_code == 201
     for variant in (" ALICE@EXAMPLE.COM ", "ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ"):
         assert api_login(api, variant).status_code == 200, variant
     mailbox.server.clear()
