@@ -39,7 +39,8 @@ def filtered(event=None, email=None, ip=None, since=None, until=None):
             raise InvalidInput({name: [_("The request was malformed.")]}, status=400)
     statement = db.select(AuditEvent)
     if event:
-        statement = statement.where(AuditEvent.event.startswith(event.strip()[:48]))
+        # autoescape: %, _ and the escape character are plain characters, not LIKE wildcards
+        statement = statement.where(AuditEvent.event.startswith(event.strip()[:48], autoescape=True))
     if email:
         statement = statement.where(AuditEvent.email == email.strip().lower()[:254])
     if ip:

@@ -20,8 +20,10 @@ def search(query=None, page=1, per_page=PER_PAGE):
         raise InvalidInput({"q": [_("The request was malformed.")]}, status=400)
     statement = db.select(User)
     if query:
-        pattern = f"%{query.strip().lower()}%"
-        statement = statement.where(or_(User.email.like(pattern), User.username.like(pattern)))
+        # autoescape: %, _ and the escape character are plain characters, not LIKE wildcards
+        text = query.strip().lower()
+        statement = statement.where(or_(User.email.contains(text, autoescape=True),
+                                        User.username.contains(text, autoescape=True)))
     total = db.session.execute(db.select(func.count()).select_from(statement.subquery())).scalar_one()
     items = db.session.execute(statement.order_by(User.id.desc())
                                .limit(per_page).offset((page - 1) * per_page)).scalars().all()

@@ -28,6 +28,18 @@ def admin_required(view):
     return wrapper
 
 
+AUDIT_FILTERS = ("event", "email", "ip", "since", "until")
+
+
+def _filters(names):
+    """The known filter keys that have a value, for the pager and export links.
+
+    Never the whole query string: url_for reads `_external`, `_anchor`, `_scheme` and
+    `_method` from its keyword arguments, and a repeated one (`format`) is a TypeError.
+    """
+    return {name: request.args[name][:254] for name in names if request.args.get(name)}
+
+
 def _page():
     try:
         return max(1, min(int(request.args.get("page", 1)), 10_000))
@@ -50,7 +62,7 @@ def user_list():
     page = _page()
     items, total = users.search(query, page)
     return render_template("admin/users.html", items=items, total=total, page=page, q=query,
-                           per_page=users.PER_PAGE)
+                           per_page=users.PER_PAGE, filters={"q": query} if query else {})
 
 
 @bp.get("/users/<int:user_id>")
@@ -120,15 +132,17 @@ def invite_disable(code):
 @bp.get("/audit")
 @admin_required
 def audit_log():
+    typed = _filters(AUDIT_FILTERS)
     try:
-        statement = auditlog.from_args(request.args)
-    except ServiceError as error:
+        statement, valid = auditlog.from_args(request.args), True
+    except ServiceError as error:  # explained above the unfiltered list, which the links then follow
         apply_error(None, error)
-        statement = auditlog.filtered()
-    if request.args.get("format") == "csv":
+        statement, valid = auditlog.filtered(), False
+    filters = typed if valid else {}
+    if request.args.get("format") == "csv" and valid:  # a bad filter never exports everything
         return Response(stream_with_context(auditlog.csv_rows(statement)), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=audit.csv"})
     page = _page()
     items, total = auditlog.page(statement, page)
     return render_template("admin/audit.html", items=items, total=total, page=page, per_page=50,
-                           args=request.args)
+                           typed=typed, filters=filters)
