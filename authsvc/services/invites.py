@@ -11,7 +11,7 @@ from .. import keys
 from ..errors import InvalidInput, RateLimited
 from ..extensions import db, redis_client
 from ..models import InviteCode, InviteUse, iso, utcnow
-from ..requestinfo import client_ip
+from ..requestinfo import client_net
 from . import audit
 from .validation import has_control_chars
 
@@ -39,7 +39,7 @@ def _guard_guessing():
     """Wrong invite codes are limited per IP so codes can't be guessed."""
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
-    key = keys.invite_failures(client_ip() or "-")
+    key = keys.invite_failures(client_net() or "-")
     pipe = redis_client.pipeline(transaction=True)
     pipe.incr(key)
     pipe.ttl(key)

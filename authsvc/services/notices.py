@@ -3,6 +3,8 @@
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .. import keys
+from ..extensions import redis_client
 from . import mail
 
 UNSUBSCRIBE_SALT = "authsvc-unsubscribe"
@@ -18,8 +20,13 @@ def security_alert(user, kind, to=None, essential=True, **context):
 
 
 def new_device(user):
-    """The non-essential new-device notice, unless the user switched it off."""
-    if user.notify_new_device:
+    """The non-essential new-device notice, unless the user switched it off.
+
+    At most one an hour per account: whoever can sign in from fresh devices can't use the
+    notice to flood the owner's mailbox (the first one already says what to do).
+    """
+    if user.notify_new_device and redis_client.set(keys.notice_sent("new_device", user.id), "1",
+                                                   nx=True, ex=keys.NOTICE_INTERVAL):
         security_alert(user, "new_device", essential=False)
 
 

@@ -13,7 +13,7 @@ from .. import keys
 from ..errors import CodeExpired, Conflict, InvalidCredentials, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
-from ..requestinfo import client_ip
+from ..requestinfo import client_net
 from . import audit, captcha, codes, devices, mail, notices, passwords, sendlimits, signin, tokens
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
@@ -22,7 +22,7 @@ def request_reset(email, captcha_id=None, captcha_answer=None):
     """Send a reset code if the address has an account; the same answer either way."""
     email = normalize_email(email)
     captcha.check_captcha(captcha_id, captcha_answer)
-    sendlimits.charge_send(email, client_ip(), "reset")
+    sendlimits.charge_send(email, client_net(), "reset")
     mail.send_code("reset", email, account=mail.IF_ACCOUNT)
     audit.record("password.reset_requested", email=email)
     return sendlimits.code_sent(email, "reset")
@@ -93,7 +93,7 @@ def request_email_change(user, password, new_email):
         signin.reauthenticate(user, password)
     except InvalidCredentials:
         raise InvalidInput({"password": [_("The password is wrong.")]}, status=400) from None
-    sendlimits.charge_send(new_email, client_ip(), "change_email")
+    sendlimits.charge_send(new_email, client_net(), "change_email")
     redis_client.set(keys.pending_email_change(user.id), json.dumps({"email": new_email}),
                      ex=keys.pending_email_change_ttl())
     mail.send_code("change_email", new_email, account=mail.IF_NO_ACCOUNT, alternate="email_in_use")

@@ -22,7 +22,7 @@ from .. import crypto, keys
 from ..errors import CodeExpired, Conflict, InvalidInput, RateLimited, RegistrationClosed
 from ..extensions import db, redis_client
 from ..models import User, utcnow
-from ..requestinfo import client_ip
+from ..requestinfo import client_net
 from . import audit, captcha, codes, invites, mail, passwords, sendlimits
 from .validation import check_new_password, normalize_code, normalize_email, normalize_username
 
@@ -59,7 +59,7 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
     captcha.check_captcha(captcha_id, captcha_answer)
     # The IP pays first: a "username taken" answer costs budget too, so usernames can't be
     # probed past the limit. A send the address's own limits refuse gives the IP's charge back.
-    ip_charge = sendlimits.charge_send(None, client_ip(), "register")
+    ip_charge = sendlimits.charge_send(None, client_net(), "register")
     if mode == "invite":
         invites.check_invite(invite_code)
     if db.session.execute(db.select(User.id).filter_by(username=username)).first():
@@ -115,7 +115,7 @@ def resend_code(email, registration_id):
     """A new code for this pending registration (within the address's and IP's limits)."""
     email = normalize_email(email)
     flow, pending = _pending(email, registration_id)
-    sendlimits.charge_send(email, client_ip(), "register")
+    sendlimits.charge_send(email, client_net(), "register")
     _send(pending, flow)
     return dict(sendlimits.code_sent(email, "register", status="verification_sent"),
                 registration_id=registration_id)

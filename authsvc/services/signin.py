@@ -18,8 +18,8 @@ from ..errors import (AccountLocked, CaptchaRequired, CodeExpired, Forbidden, In
                       InvalidInput)
 from ..extensions import db, redis_client
 from ..models import User, utcnow
-from ..requestinfo import client_ip
-from . import audit, captcha, codes, devices, mail, metrics, notices, passwords, sendlimits
+from ..requestinfo import client_net
+from . import attempts, audit, captcha, codes, devices, mail, metrics, notices, passwords, sendlimits
 from .validation import mask_email, normalize_code, normalize_email, normalize_login
 
 
@@ -46,20 +46,14 @@ def _subject(login, user):
     return f"u{user.id}" if user else f"n{crypto.keyed_hash('login', login)[:24]}"
 
 
-def _failures(subject):
-    return int(redis_client.get(keys.login_failures(subject)) or 0)
-
-
 def captcha_needed(subject=None):
-    """Whether a password attempt must carry a solved captcha now."""
-    mode = current_app.config["LOGIN_CAPTCHA"]
-    if mode == "never" or not captcha.enabled():
-        return False
-    if mode == "always":
-        return True
+    """Whether a password attempt must carry a solved captcha now (what the page shows)."""
+    rule = attempts.captcha_rule(captcha.enabled())
+    if rule != 1:
+        return rule == 2
     threshold = current_app.config["LOGIN_CAPTCHA_AFTER"]
-    ip_failures = int(redis_client.get(keys.ip_login_failures(client_ip())) or 0)
-    return ip_failures >= threshold or (subject is not None and _failures(subject) >= threshold)
+    account, net = attempts.failures_seen(subject)
+    return net >= threshold or (subject is not None and account >= threshold)
 
 
 def lock_remaining(subject):
@@ -73,28 +67,53 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
         raise InvalidInput({"password": [_password_required()]})
     user = find_user(login)
     subject = _subject(login, user)
-    remaining = lock_remaining(subject)
-    if remaining:
+    try:
+        slot = attempts.reserve(subject, attempts.captcha_rule(captcha.enabled()),
+                                has_captcha=bool(captcha_id))
+    except AccountLocked:
         metrics.LOGINS.labels("password", "locked").inc()
-        raise AccountLocked(remaining)
-    if captcha_needed(subject):
-        if not captcha_id:
-            raise CaptchaRequired()
-        captcha.check_captcha(captcha_id, captcha_answer)
-    if user is None:
-        passwords.burn_verification(password)
-        ok = False
-    else:
-        ok = passwords.verify_password(password, user.password_hash)
-    if not ok or not user.active:
-        _count_failure_and_refuse(subject, user, login, "unknown_user" if user is None else
-                        ("wrong_password" if not ok else "inactive"))
-    redis_client.delete(keys.login_failures(subject))
+        raise
+    if slot.captcha_due:
+        try:
+            captcha.check_captcha(captcha_id, captcha_answer)
+        except Exception:
+            attempts.settle(slot, "void")  # a wrong captcha is not a password failure
+            raise
+    _check_password(slot, user, password, login)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if _second_factor_required(user, device_token):
         return _start_second_factor(user)
     return SignedIn(user, _recognise_device(user, device_token))
+
+
+def _check_password(slot, user, password, login):
+    """bcrypt inside the slot; settle it; raise InvalidCredentials or AccountLocked on failure."""
+    try:
+        if user is None:
+            passwords.burn_verification(password)
+            ok = False
+        else:
+            ok = bool(password) and passwords.verify_password(password, user.password_hash)
+    except Exception:
+        attempts.settle(slot, "void")
+        raise
+    if ok and user.active:
+        attempts.settle(slot, "ok")
+        return
+    reason = "unknown_user" if user is None else ("wrong_password" if not ok else "inactive")
+    failures, locked = attempts.settle(slot, "fail")
+    metrics.LOGINS.labels("password", "failure").inc()
+    email = user.email if user else (login if "@" in login else None)
+    audit.record("login.failure", "failure", user=user, email=email,
+                 detail={"reason": reason, "failures": failures})
+    if locked:
+        ttl = keys.lockout_ttl()
+        audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
+        if user is not None:
+            notices.security_alert(user, "lockout", minutes=ttl // 60)
+        raise AccountLocked(ttl)
+    raise InvalidCredentials()
 
 
 def _recognise_device(user, device_token):
@@ -109,31 +128,6 @@ def _recognise_device(user, device_token):
     return devices.remember(user)
 
 
-def _count_failure_and_refuse(subject, user, login, reason):
-    """Count a failed password (account or login name, and IP), lock at the threshold, raise."""
-    pipe = redis_client.pipeline(transaction=True)
-    pipe.incr(keys.login_failures(subject))
-    pipe.expire(keys.login_failures(subject), keys.login_failures_ttl())
-    pipe.incr(keys.ip_login_failures(client_ip()))
-    pipe.expire(keys.ip_login_failures(client_ip()), keys.IP_LOGIN_FAILURES_TTL)
-    failures = pipe.execute()[0]
-    metrics.LOGINS.labels("password", "failure").inc()
-    email = user.email if user else (login if "@" in login else None)
-    audit.record("login.failure", "failure", user=user, email=email,
-                 detail={"reason": reason, "failures": failures})
-    if failures >= current_app.config["LOGIN_LOCKOUT_THRESHOLD"]:
-        ttl = keys.lockout_ttl()
-        pipe = redis_client.pipeline(transaction=True)
-        pipe.set(keys.lockout(subject), "1", ex=ttl)
-        pipe.delete(keys.login_failures(subject))
-        pipe.execute()
-        audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
-        if user is not None:
-            notices.security_alert(user, "lockout", minutes=ttl // 60)
-        raise AccountLocked(ttl)
-    raise InvalidCredentials()
-
-
 def _password_required():
     from flask_babel import gettext as _
 
@@ -142,7 +136,8 @@ def _password_required():
 
 def clear_lockout(user):
     """Forget failures and lift a lockout (after a reset by code, or by an admin)."""
-    redis_client.delete(keys.lockout(f"u{user.id}"), keys.login_failures(f"u{user.id}"))
+    subject = f"u{user.id}"
+    redis_client.delete(keys.lockout(subject), keys.login_failures(subject), keys.login_inflight(subject))
 
 
 def is_locked(user):
@@ -159,7 +154,7 @@ def _second_factor_required(user, device_token):
 def _start_second_factor(user):
     challenge = secrets.token_urlsafe(32)
     record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time()}
-    sendlimits.charge_send(user.email, client_ip(), "second_factor")
+    sendlimits.charge_send(user.email, client_net(), "second_factor")
     redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
                      ex=keys.challenge_ttl())
     mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
@@ -190,7 +185,7 @@ def complete_second_factor(challenge, code):
 def resend_second_factor(challenge):
     """A new code for a pending second step (within the send limits)."""
     user = _challenge_user(challenge)
-    sendlimits.charge_send(user.email, client_ip(), "second_factor")
+    sendlimits.charge_send(user.email, client_net(), "second_factor")
     mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
     return mask_email(user.email)
 
@@ -207,7 +202,7 @@ def request_login_code(email, captcha_id=None, captcha_answer=None):
     _code_login_allowed()
     email = normalize_email(email)
     captcha.check_captcha(captcha_id, captcha_answer)
-    sendlimits.charge_send(email, client_ip(), "login")
+    sendlimits.charge_send(email, client_net(), "login")
     # issued either way, so verifying a guess behaves alike for every address
     mail.send_code("login", email, account=mail.IF_ACCOUNT)
     return sendlimits.code_sent(email, "login")
@@ -234,11 +229,6 @@ def record_success(user, method):
 
 def reauthenticate(user, password):
     """Confirm the password of a signed-in user; failures count like sign-in failures."""
-    subject = f"u{user.id}"
-    remaining = lock_remaining(subject)
-    if remaining:
-        raise AccountLocked(remaining)
-    if not password or not passwords.verify_password(password, user.password_hash):
-        _count_failure_and_refuse(subject, user, user.email, "wrong_password")
-    redis_client.delete(keys.login_failures(subject))
+    slot = attempts.reserve(f"u{user.id}")
+    _check_password(slot, user, password, user.email)
     return True

@@ -1,0 +1,66 @@
+"""Second-step codes raced on a gunicorn with LOGIN_SECOND_FACTOR=always: a code allows at
+most CODE_MAX_ATTEMPTS (5) wrong tries however many arrive at once, and a right code signs
+in exactly once."""
+
+import pytest
+
+from .harness import PASSWORD, fire, register, report, tally
+
+pytestmark = pytest.mark.slow
+
+EMAIL = "alice@example.com"
+
+
+@pytest.fixture(scope="module")
+def server(start_gunicorn):
+    return start_gunicorn(LOGIN_SECOND_FACTOR="always")
+
+
+def _challenge(server, state, client_for):
+    """A registered account half-way through sign-in: (client, challenge, emailed code)."""
+    client = client_for(server)
+    register(client, state.mailbox, EMAIL, "alice")
+    started = client.post("/sessions", {"login": "alice", "password": PASSWORD})
+    assert started.status == 202 and started.body.get("status") == "second_factor_required", started
+    return client, started.body["challenge"], state.mailbox.code(EMAIL)
+
+
+def test_sanity_second_step_signs_in(server, state, client_for):
+    client, challenge, code = _challenge(server, state, client_for)
+    done = client.post("/sessions/second-factor", {"challenge": challenge, "code": code})
+    assert done.status == 200 and done.body.get("token"), done
+
+
+def test_parallel_wrong_codes_get_at_most_five_tries(server, state, client_for):
+    client, challenge, code = _challenge(server, state, client_for)
+    wrong = [f"{(int(code) + 1 + i) % 1_000_000:06d}" for i in range(32)]
+
+    outcomes = fire(server.url, 32, None,
+                    lambda i, c, ctx: c.post("/sessions/second-factor",
+                                             {"challenge": challenge, "code": wrong[i]}))
+    counts = tally(outcomes)
+    message = report("second factor, 32 wrong codes", counts)
+    assert _only(counts, "400 invalid_code", "400 code_expired"), message
+    assert counts.get("400 invalid_code", 0) <= 5, message
+    # the tries are spent: the right code no longer works either
+    late = client.post("/sessions/second-factor", {"challenge": challenge, "code": code})
+    assert late.label == "400 code_expired", late
+
+
+def test_parallel_right_codes_sign_in_once(server, state, client_for):
+    _client, challenge, code = _challenge(server, state, client_for)
+    before = state.audit_count("login.success")
+
+    outcomes = fire(server.url, 20, None,
+                    lambda i, c, ctx: c.post("/sessions/second-factor",
+                                             {"challenge": challenge, "code": code}))
+    counts = tally(outcomes)
+    signed_in = state.audit_count("login.success") - before
+    message = report("second factor, 20 right codes", counts, login_success_rows=signed_in)
+    assert counts.get("200", 0) == 1, message
+    assert _only(counts, "200", "400 code_expired"), message
+    assert signed_in == 1, message
+
+
+def _only(counts, *labels):
+    return all(label in labels for label in counts)
