@@ -89,7 +89,8 @@ SETTINGS = {
     "MAIL_SUBJECT_PREFIX": (str, "【账户验证】"),
     "MAIL_WORKER_HEARTBEAT_TTL": (int, 60),  # a silent worker's claimed jobs are handed out after this
     # operations
-    "METRICS_TOKEN": (str, None),
+    "METRICS_TOKEN": (str, None),  # when set, /metrics needs it as a bearer token
+    "METRICS_PUBLIC": (bool, None),  # /metrics without a token; default: on outside production
     "LOG_LEVEL": (str, "INFO"),
     "MAX_CONTENT_LENGTH": (int, 64 * 1024),
     "AUDIT_RETENTION_DAYS": (int, 180),
@@ -150,6 +151,8 @@ def finalise(config, instance_path):
     config.setdefault("SQLALCHEMY_DATABASE_URI",
                       config.get("DATABASE_URL")
                       or f"sqlite:///{Path(instance_path) / 'authsvc.sqlite3'}")
+    if config.get("METRICS_PUBLIC") is None:
+        config["METRICS_PUBLIC"] = env != PRODUCTION
     secure = config.get("SESSION_COOKIE_SECURE")
     config["SESSION_COOKIE_SECURE"] = (env == PRODUCTION) if secure is None else secure
     config.update(

@@ -124,3 +124,21 @@ def test_embedded_worker_thread_is_started_by_the_first_request(make_app, tmp_pa
     assert "authsvc.mail_worker" not in app.extensions
     app.test_client().get("/healthz")
     assert app.extensions["authsvc.mail_worker"].thread.is_alive()
+
+
+def test_production_serves_no_metrics_to_the_public_without_a_token(make_service):
+    # authsvc_mail_sent_total moves only when a real account is mailed: polled around a reset
+    # request, a public /metrics would say which addresses have accounts.
+    production = {"AUTHSVC_ENV": "production", "SECRET_KEY": "p" * 48, "CAPTCHA_FIXED_TEXT": None,
+                  "BCRYPT_ROUNDS": 10, "SESSION_COOKIE_SECURE": False}
+    closed = make_service(**production).app.test_client().get("/metrics")
+    assert closed.status_code == 401
+    assert closed.get_json()["error"]["code"] == "unauthorized"
+    assert b"authsvc_mail_sent_total" not in closed.data
+    # an operator with a private scrape network says so explicitly
+    opened = make_service(**production, METRICS_PUBLIC=True).app.test_client().get("/metrics")
+    assert opened.status_code == 200 and b"authsvc_mail_sent_total" in opened.data
+    # a token is required whenever one is set, public or not
+    tokened = make_service(**production, METRICS_PUBLIC=True, METRICS_TOKEN="t" * 32).app.test_client()
+    assert tokened.get("/metrics").status_code == 401
+    assert tokened.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32}).status_code == 200

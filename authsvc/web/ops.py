@@ -38,11 +38,13 @@ def readyz():
 
 @bp.get("/metrics")
 def prometheus():
+    # The counters are a side channel (mail sent moves only for real accounts): with a token
+    # set it is required; without one, only METRICS_PUBLIC (on outside production) opens them.
     expected = current_app.config.get("METRICS_TOKEN")
-    if expected:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return jsonify({"error": {"code": "unauthorized", "message": "metrics token required"}}), 401
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()) \
+            or not expected and not current_app.config["METRICS_PUBLIC"]:
+        return jsonify({"error": {"code": "unauthorized", "message": "metrics token required"}}), 401
     try:
         metrics.MAIL_QUEUE_DEPTH.set(mailqueue.depth())
     except Exception:  # noqa: BLE001 - metrics must answer even when Redis does not
