@@ -141,20 +141,28 @@ PATHS = {
         "200": json_answer("The account", ref("User"))}, auth="user")},
     "/sessions": {"post": operation("sessions_password", "Sign in with a login name and password", {
         "200": signed_in(),
-        "202": json_answer("Second step required: a code was mailed", ref("SecondFactorChallenge"), {
+        "202": json_answer("Second step required (second_step: code, mailed)", ref("SecondFactorChallenge"), {
             "second_factor": {"operationId": "sessions_second_factor",
                               "requestBody": {"challenge": "$response.body#/challenge"}}})},
         body=dict(login=(str, True, 254), password=PASSWORD, **CAPTCHA, device_token=(str, False, 128)),
         errors=(*CAPTCHA_ERRORS, (401, "invalid_credentials"), 422, 423, 429))},
-    "/sessions/second-factor": {"post": operation("sessions_second_factor", "Finish sign-in with the mailed code", {
-        "200": signed_in()}, body=dict(challenge=(str, True, 64), code=CODE), errors=CODE_ERRORS)},
+    "/sessions/second-factor": {"post": operation(
+        "sessions_second_factor", "Finish sign-in with the step due: the mailed code, or the password after a code", {
+            "200": signed_in()},
+        body=dict(challenge=(str, True, 64), code=(str, False, 16, {"description": "when second_step is code"}),
+                  password=(str, False, 4096, {"description": "when second_step is password"})),
+        errors=(*CODE_ERRORS, (401, "invalid_credentials"), 423))},
     "/sessions/second-factor/resend": {"post": operation("sessions_second_factor_resend", "Mail a new 2nd-step code", {
         "202": json_answer("Code sent", ref("SecondFactorResent"))},
         body=dict(challenge=(str, True, 64)), errors=((400, "code_expired"), 429))},
     "/login-codes": {"post": operation("sessions_login_code", "Mail a sign-in code (same answer for unknown addresses)",
         SENT, body=dict(email=EMAIL, **CAPTCHA), errors=(*CAPTCHA_ERRORS, CODE_LOGIN_OFF, 422, 429))},
-    "/sessions/code": {"post": operation("sessions_code", "Sign in with a mailed code alone", {
-        "200": signed_in()}, body=dict(email=EMAIL, code=CODE), errors=(*CODE_ERRORS, CODE_LOGIN_OFF))},
+    "/sessions/code": {"post": operation("sessions_code", "Sign in with a mailed code", {
+        "200": signed_in(),
+        "202": json_answer("Second step required (second_step: password)", ref("SecondFactorChallenge"), {
+            "second_factor": {"operationId": "sessions_second_factor",
+                              "requestBody": {"challenge": "$response.body#/challenge"}}})},
+        body=dict(email=EMAIL, code=CODE, device_token=(str, False, 128)), errors=(*CODE_ERRORS, CODE_LOGIN_OFF))},
     "/sessions/current": {"delete": operation("sessions_delete_current", "Sign out: revoke this token",
                                               NO_CONTENT, auth="user")},
     "/sessions/reauthenticate": {"post": operation("sessions_reauthenticate",

@@ -104,6 +104,7 @@ SCHEMAS = {
         "device_token": {"type": "string", "description": "send it back as `device_token` at the "
                                                           "next sign-in to be recognised"}}),
     "SecondFactorChallenge": obj(status=status("second_factor_required"), challenge=STR,
+                                 second_step={"type": "string", "enum": ["code", "password"]},
                                  email=MASKED_EMAIL, expires_in=SECONDS),
     "Captcha": obj(captcha_id=STR, expires_in=SECONDS,
                    image={"type": "string", "pattern": "^data:image/png;base64,"}),

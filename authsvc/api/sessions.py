@@ -11,9 +11,9 @@ from .inputs import json_body
 PASSWORD_MAX = 4096
 
 
-def _signed_in(result, method):
-    signin.record_success(result.user, method)
-    token, expires_in = tokens.issue_api_token(result.user, method)
+def _signed_in(result):
+    signin.record_success(result.user, result.method)
+    token, expires_in = tokens.issue_api_token(result.user, result.method)
     body = {"token": token, "expires_in": expires_in, "user": result.user.to_dict()}
     if result.device_token:
         body["device_token"] = result.device_token
@@ -28,17 +28,22 @@ def create_session():
                      device_token=(str, False, 128))
     result = signin.password_login(body["login"], body["password"], body["captcha_id"],
                                    body["captcha_answer"], body["device_token"])
+    return _signed_in_or_next_step(result)
+
+
+def _signed_in_or_next_step(result):
     if isinstance(result, signin.SecondFactorChallenge):
-        return jsonify({"status": "second_factor_required", "challenge": result.challenge,
-                        "email": result.email, "expires_in": result.expires_in}), 202
-    return _signed_in(result, "password")
+        return jsonify({"status": "second_factor_required", "second_step": result.step,
+                        "challenge": result.challenge, "email": result.email,
+                        "expires_in": result.expires_in}), 202
+    return _signed_in(result)
 
 
 @bp.post("/sessions/second-factor")
 @login_limit
 def second_factor():
-    body = json_body(challenge=(str, True, 64), code=(str, True, 16))
-    return _signed_in(signin.complete_second_factor(body["challenge"], body["code"]), "password")
+    body = json_body(challenge=(str, True, 64), code=(str, False, 16), password=(str, False, PASSWORD_MAX))
+    return _signed_in(signin.complete_second_factor(body["challenge"], body["code"], body["password"]))
 
 
 @bp.post("/sessions/second-factor/resend")
@@ -57,9 +62,8 @@ def login_code():
 @bp.post("/sessions/code")
 @login_limit
 def code_session():
-    body = json_body(email=(str, True), code=(str, True, 16))
-    user = signin.code_login(body["email"], body["code"])
-    return _signed_in(signin.SignedIn(user, None), "code")
+    body = json_body(email=(str, True), code=(str, True, 16), device_token=(str, False, 128))
+    return _signed_in_or_next_step(signin.code_login(body["email"], body["code"], body["device_token"]))
 
 
 @bp.delete("/sessions/current")

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .. import keys
-from ..errors import AccountLocked, CaptchaRequired
+from ..errors import AccountLocked, CaptchaRequired, InvalidCredentials
 from ..extensions import redis_client
 from ..requestinfo import client_net
+from . import audit, metrics, notices, passwords
 
 SLOT_SECONDS = 30  # far above one bcrypt check; only a crashed process leaves a slot that long
 
@@ -133,3 +134,32 @@ def failures_seen(subject):
     pipe.zcard(keys.ip_login_inflight(client_net() or "-"))
     failures, inflight, ip_failures, ip_inflight = pipe.execute()
     return int(failures or 0) + inflight, int(ip_failures or 0) + ip_inflight
+
+
+def check_password(slot, user, password, login):
+    """bcrypt inside the slot; settle it; raise InvalidCredentials or AccountLocked on failure."""
+    try:
+        if user is None:
+            passwords.burn_verification(password)
+            ok = False
+        else:
+            ok = bool(password) and passwords.verify_password(password, user.password_hash)
+    except Exception:
+        settle(slot, "void")
+        raise
+    if ok and user.active:
+        settle(slot, "ok")
+        return
+    reason = "unknown_user" if user is None else ("wrong_password" if not ok else "inactive")
+    failures, locked = settle(slot, "fail")
+    metrics.LOGINS.labels("password", "failure").inc()
+    email = user.email if user else (login if "@" in login else None)
+    audit.record("login.failure", "failure", user=user, email=email,
+                 detail={"reason": reason, "failures": failures})
+    if locked:
+        ttl = keys.lockout_ttl()
+        audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
+        if user is not None:
+            notices.security_alert(user, "lockout", minutes=ttl // 60)
+        raise AccountLocked(ttl)
+    raise InvalidCredentials()

@@ -5,35 +5,19 @@ verification each; failures are counted per account *and* per unknown login name
 and the captcha requirement reveal nothing about which accounts exist.
 """
 
-import json
-import secrets
-import time
-from dataclasses import dataclass
-
 from flask import current_app
 from sqlalchemy import func
 
 from .. import crypto, keys
-from ..errors import (AccountLocked, CaptchaRequired, CodeExpired, Forbidden, InvalidCredentials,
-                      InvalidInput)
+from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import attempts, audit, captcha, codes, devices, mail, metrics, notices, passwords, sendlimits
-from .validation import mask_email, normalize_code, normalize_email, normalize_login
+from . import (attempts, audit, captcha, codes, devices, mail, metrics, notices, passwords, second_step,
+               sendlimits)
+from .validation import normalize_code, normalize_email, normalize_login
 
-
-@dataclass
-class SignedIn:
-    user: User
-    device_token: str
-
-
-@dataclass
-class SecondFactorChallenge:
-    challenge: str
-    email: str
-    expires_in: int
+SignedIn, SecondFactorChallenge = second_step.SignedIn, second_step.SecondFactorChallenge
 
 
 def find_user(login):
@@ -79,41 +63,12 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
         except Exception:
             attempts.settle(slot, "void")  # a wrong captcha is not a password failure
             raise
-    _check_password(slot, user, password, login)
+    attempts.check_password(slot, user, password, login)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    if _second_factor_required(user, device_token):
-        return _start_second_factor(user)
+    if second_step.required(user, device_token):
+        return second_step.start(user, second_step.CODE)
     return SignedIn(user, _recognise_device(user, device_token))
-
-
-def _check_password(slot, user, password, login):
-    """bcrypt inside the slot; settle it; raise InvalidCredentials or AccountLocked on failure."""
-    try:
-        if user is None:
-            passwords.burn_verification(password)
-            ok = False
-        else:
-            ok = bool(password) and passwords.verify_password(password, user.password_hash)
-    except Exception:
-        attempts.settle(slot, "void")
-        raise
-    if ok and user.active:
-        attempts.settle(slot, "ok")
-        return
-    reason = "unknown_user" if user is None else ("wrong_password" if not ok else "inactive")
-    failures, locked = attempts.settle(slot, "fail")
-    metrics.LOGINS.labels("password", "failure").inc()
-    email = user.email if user else (login if "@" in login else None)
-    audit.record("login.failure", "failure", user=user, email=email,
-                 detail={"reason": reason, "failures": failures})
-    if locked:
-        ttl = keys.lockout_ttl()
-        audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
-        if user is not None:
-            notices.security_alert(user, "lockout", minutes=ttl // 60)
-        raise AccountLocked(ttl)
-    raise InvalidCredentials()
 
 
 def _recognise_device(user, device_token):
@@ -144,50 +99,13 @@ def is_locked(user):
     return lock_remaining(f"u{user.id}") > 0
 
 
-def _second_factor_required(user, device_token):
-    mode = current_app.config["LOGIN_SECOND_FACTOR"]
-    if mode == "always":
-        return True
-    return mode == "new_device" and not devices.is_known(user, device_token)
-
-
-def _start_second_factor(user):
-    challenge = secrets.token_urlsafe(32)
-    record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time()}
-    sendlimits.charge_send(user.email, client_net(), "second_factor")
-    redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
-                     ex=keys.challenge_ttl())
-    mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
-    audit.record("login.second_factor", user=user, detail={"step": "code_sent"})
-    return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl())
-
-
-def _challenge_user(challenge):
-    raw = redis_client.get(keys.challenge(crypto.token_hash(challenge or "")))
-    if raw is None:
-        raise CodeExpired()
-    record = json.loads(raw)
-    user = db.session.get(User, record["uid"])
-    if user is None or not user.active or user.auth_epoch != record["epoch"]:
-        raise CodeExpired()
-    return user
-
-
-def complete_second_factor(challenge, code):
-    """Finish a password sign-in with its emailed code; returns SignedIn."""
-    code = normalize_code(code)
-    user = _challenge_user(challenge)
-    codes.verify_code("second_factor", user.email, code)
-    redis_client.delete(keys.challenge(crypto.token_hash(challenge)))
-    return SignedIn(user, devices.remember(user))
+def complete_second_factor(challenge, code=None, password=None):
+    """Finish a sign-in with its second step (an emailed code, or the password after a code)."""
+    return second_step.complete(challenge, code=code, password=password)
 
 
 def resend_second_factor(challenge):
-    """A new code for a pending second step (within the send limits)."""
-    user = _challenge_user(challenge)
-    sendlimits.charge_send(user.email, client_net(), "second_factor")
-    mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
-    return mask_email(user.email)
+    return second_step.resend(challenge)
 
 
 def _code_login_allowed():
@@ -208,8 +126,9 @@ def request_login_code(email, captcha_id=None, captcha_answer=None):
     return sendlimits.code_sent(email, "login")
 
 
-def code_login(email, code):
-    """Sign in with an emailed code alone; returns the User (a code-only session)."""
+def code_login(email, code, device_token=None):
+    """Sign in with an emailed code; returns SignedIn (code-only) or, when a second step is
+    due, a SecondFactorChallenge for the password."""
     _code_login_allowed()
     email = normalize_email(email)
     code = normalize_code(code)
@@ -217,7 +136,9 @@ def code_login(email, code):
     user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
     if user is None or not user.active:
         raise CodeExpired()
-    return user
+    if second_step.required(user, device_token):
+        return second_step.start(user, second_step.PASSWORD)
+    return SignedIn(user, device_token if devices.is_known(user, device_token) else None, "code")
 
 
 def record_success(user, method):
@@ -230,5 +151,5 @@ def record_success(user, method):
 def reauthenticate(user, password):
     """Confirm the password of a signed-in user; failures count like sign-in failures."""
     slot = attempts.reserve(f"u{user.id}")
-    _check_password(slot, user, password, user.email)
+    attempts.check_password(slot, user, password, user.email)
     return True

@@ -18,10 +18,10 @@ bp = Blueprint("auth", __name__)
 DEVICE_COOKIE = "authsvc_device"
 
 
-def _finish(result, method, remember=False, target=None):
+def _finish(result, remember=False, target=None):
     """Start the browser session for a completed sign-in and go where the user was headed."""
-    signin.record_success(result.user, method)
-    start_browser_session(result.user, method, remember)
+    signin.record_success(result.user, result.method)
+    start_browser_session(result.user, result.method, remember)
     response = redirect(safe_next(target))
     if result.device_token:
         response.set_cookie(DEVICE_COOKIE, result.device_token, httponly=True, samesite="Lax",
@@ -53,12 +53,16 @@ def login_submit():
         except ServiceError as error:
             status = apply_error(form, error)
         else:
-            if isinstance(result, signin.SecondFactorChallenge):
-                session["mfa"] = {"challenge": result.challenge, "email": result.email,
-                                  "remember": form.remember.data, "next": form.next.data}
-                return redirect(url_for("auth.second_factor"))
-            return _finish(result, "password", form.remember.data, form.next.data)
+            return _finish_or_next_step(result, form.remember.data, form.next.data)
     return _login_page(form, status)
+
+
+def _finish_or_next_step(result, remember, target):
+    if isinstance(result, signin.SecondFactorChallenge):
+        session["mfa"] = {"challenge": result.challenge, "email": result.email, "step": result.step,
+                          "remember": remember, "next": target}
+        return redirect(url_for("auth.second_factor"))
+    return _finish(result, remember, target)
 
 
 def _login_page(form, status=200):
@@ -72,16 +76,21 @@ def second_factor():
     pending = session.get("mfa")
     if not pending:
         return redirect(url_for("auth.login"))
-    form = CodeForm()
+    password_step = pending.get("step") == "password"
+    form = ReauthForm() if password_step else CodeForm()
     status = 200
     if form.validate_on_submit():
         try:
-            result = signin.complete_second_factor(pending["challenge"], form.code.data)
+            result = signin.complete_second_factor(
+                pending["challenge"], code=None if password_step else form.code.data,
+                password=form.password.data if password_step else None)
         except ServiceError as error:
             status = apply_error(form, error)
         else:
             session.pop("mfa", None)
-            return _finish(result, "password", pending.get("remember"), pending.get("next"))
+            return _finish(result, pending.get("remember"), pending.get("next"))
+    if password_step:
+        return render_template("auth/second_factor_password.html", form=form, masked=pending["email"]), status
     return render_template("auth/second_factor.html", form=form, resend=EmptyForm(),
                            masked=pending["email"]), status
 
@@ -131,12 +140,12 @@ def code_verify():
     status = 200
     if form.validate_on_submit():
         try:
-            user = signin.code_login(pending["email"], form.code.data)
+            result = signin.code_login(pending["email"], form.code.data, request.cookies.get(DEVICE_COOKIE))
         except ServiceError as error:
             status = apply_error(form, error)
         else:
             session.pop("code_login", None)
-            return _finish(signin.SignedIn(user, None), "code", False, pending.get("next"))
+            return _finish_or_next_step(result, False, pending.get("next"))
     return render_template("auth/login_code_verify.html", form=form, masked=pending["masked"]), status
 
 

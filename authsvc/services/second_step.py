@@ -1,0 +1,112 @@
+"""The second step of a sign-in: when it is due, starting it, finishing it.
+
+Which steps a sign-in takes (docs/security.md has the matrix):
+
+    LOGIN_SECOND_FACTOR   first step   second step
+    off                   password     -
+    off                   code         - (a code-only session: the password before security changes)
+    always                password     emailed code
+    always                code         password
+    new_device (known)    password     -
+    new_device (known)    code         - (code-only session)
+    new_device (new)      password     emailed code
+    new_device (new)      code         password
+
+A challenge is a random id (its hash keys the Redis record) naming the user, his auth epoch
+and the step still due. It is consumed once: of two parallel right answers one signs in.
+"""
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from .. import crypto, keys
+from ..errors import CodeExpired, InvalidInput
+from ..extensions import db, redis_client
+from ..models import User
+from ..requestinfo import client_net
+from . import attempts, audit, codes, devices, mail, sendlimits
+from .validation import mask_email, normalize_code
+
+CODE, PASSWORD = "code", "password"
+
+
+@dataclass
+class SignedIn:
+    user: User
+    device_token: str
+    method: str = "password"  # "code" for a code-only sign-in
+
+
+@dataclass
+class SecondFactorChallenge:
+    challenge: str
+    email: str
+    expires_in: int
+    step: str = CODE
+
+
+def required(user, device_token):
+    """Whether a sign-in of this user from this device must pass a second step."""
+    mode = current_app.config["LOGIN_SECOND_FACTOR"]
+    if mode == "always":
+        return True
+    return mode == "new_device" and not devices.is_known(user, device_token)
+
+
+def start(user, step):
+    """Open a challenge for `step`; a code step mails the code (within the send limits)."""
+    challenge = secrets.token_urlsafe(32)
+    record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time(), "step": step}
+    if step == CODE:
+        sendlimits.charge_send(user.email, client_net(), "second_factor")
+    redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
+                     ex=keys.challenge_ttl())
+    if step == CODE:
+        mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
+    audit.record("login.second_factor", user=user,
+                 detail={"step": "code_sent" if step == CODE else "password_required"})
+    return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl(), step)
+
+
+def _pending(challenge):
+    raw = redis_client.get(keys.challenge(crypto.token_hash(challenge or "")))
+    if raw is None:
+        raise CodeExpired()
+    record = json.loads(raw)
+    user = db.session.get(User, record["uid"])
+    if user is None or not user.active or user.auth_epoch != record["epoch"]:
+        raise CodeExpired()
+    return user, record.get("step", CODE)
+
+
+def complete(challenge, code=None, password=None):
+    """Finish a sign-in with the step its challenge is waiting for; returns SignedIn."""
+    user, step = _pending(challenge)
+    if step == CODE:
+        if not code:
+            raise InvalidInput({"code": [_("Please enter the 6-digit code from the email.")]}, status=400)
+        codes.verify_code("second_factor", user.email, normalize_code(code))
+    else:
+        if not password:
+            raise InvalidInput({"password": [_("Please enter your password.")]}, status=400)
+        attempts.check_password(attempts.reserve(f"u{user.id}"), user, password, user.email)
+    # consumed once: a second right answer racing this one finds nothing to finish
+    if not redis_client.delete(keys.challenge(crypto.token_hash(challenge))):
+        raise CodeExpired()
+    audit.record("login.second_factor", user=user, detail={"step": f"{step}_passed"})
+    return SignedIn(user, devices.remember(user), "password")
+
+
+def resend(challenge):
+    """A new code for a pending code step (within the send limits); returns the masked address."""
+    user, step = _pending(challenge)
+    if step != CODE:
+        raise InvalidInput(message=_("This step asks for your password, not a code."), status=400)
+    sendlimits.charge_send(user.email, client_net(), "second_factor")
+    mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
+    return mask_email(user.email)
