@@ -64,3 +64,43 @@ def test_parallel_right_codes_sign_in_once(server, state, client_for):
 
 def _only(counts, *labels):
     return all(label in labels for label in counts)
+
+
+def _password_challenge(server, state, client_for):
+    """A code sign-in whose second step is the password: (client, challenge)."""
+    client = client_for(server)
+    register(client, state.mailbox, EMAIL, "alice")
+    captcha = client.post("/captcha", {}).body["captcha_id"]
+    sent = client.post("/login-codes", {"email": EMAIL, "captcha_id": captcha, "captcha_answer": "K7MX"})
+    assert sent.status == 202, sent
+    started = client.post("/sessions/code", {"email": EMAIL, "code": state.mailbox.code(EMAIL)})
+    assert started.status == 202 and started.body.get("second_step") == "password", started
+    return client, started.body["challenge"]
+
+
+def test_parallel_right_passwords_finish_a_password_step_once(server, state, client_for):
+    _client, challenge = _password_challenge(server, state, client_for)
+    before = state.audit_count("login.success")
+
+    outcomes = fire(server.url, 16, None,
+                    lambda i, c, ctx: c.post("/sessions/second-factor",
+                                             {"challenge": challenge, "password": PASSWORD}))
+    counts = tally(outcomes)
+    signed_in = state.audit_count("login.success") - before
+    message = report("password step, 16 right passwords", counts, login_success_rows=signed_in)
+    assert counts.get("200", 0) == 1 and signed_in == 1, message
+    # beyond LOGIN_LOCKOUT_THRESHOLD checks in flight at once, the rest wait as if locked
+    assert _only(counts, "200", "400 code_expired", "423 account_locked"), message
+
+
+def test_parallel_wrong_passwords_on_a_password_step_lock_after_five(server, state, client_for):
+    client, challenge = _password_challenge(server, state, client_for)
+    outcomes = fire(server.url, 16, None,
+                    lambda i, c, ctx: c.post("/sessions/second-factor",
+                                             {"challenge": challenge, "password": f"wrong guess {i}"}))
+    counts = tally(outcomes)
+    message = report("password step, 16 wrong passwords", counts)
+    assert 1 <= counts.get("401 invalid_credentials", 0) <= 5, message
+    assert _only(counts, "401 invalid_credentials", "423 account_locked"), message
+    late = client.post("/sessions/second-factor", {"challenge": challenge, "password": PASSWORD})
+    assert late.label == "423 account_locked", late
