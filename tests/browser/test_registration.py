@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from .helpers import (PASSWORD, captcha_loaded, enter_code, expect, flash, solve_captcha, submit, unique,
+from .helpers import (PASSWORD, captcha_loaded, enter_code, expect, flash, solve_captcha, submit, text_of, unique,
                       zh, zh_plural)
 from .stack import CAPTCHA_TEXT
 
@@ -158,3 +158,30 @@ def test_register_and_verify_without_javascript(new_context, inbox):
     enter_code(page, inbox.code(email, 1), zh("Confirm and create account"))
     expect(page).to_have_url(re.compile(r"/account$"))
     expect(page.locator("dl.facts")).to_contain_text(username)
+
+
+def test_a_second_registration_for_the_address_cannot_take_over_the_first(new_context, inbox):
+    """The owner starts; a stranger starts for the same address in another browser; the
+    owner's code still makes the owner's account, and the stranger's registration is void."""
+    owner_page, stranger_page = new_context().new_page(), new_context().new_page()
+    owner_name, email = unique("own")
+    stranger_name = owner_name.replace("own", "evl")
+    for index, (page, name) in enumerate(((owner_page, owner_name), (stranger_page, stranger_name))):
+        if index:
+            time.sleep(COOLDOWN + 0.2)  # the address's resend cooldown applies to every start
+        fill_registration(page, email, name)
+        solve_captcha(page)
+        submit(page, zh("Send verification code"))
+        expect(page).to_have_url(re.compile(r"/register/verify$"))
+    first, second = inbox.message(email, 1), inbox.message(email, 2)
+    assert zh("You are creating the account %(name)s.", name=owner_name) in text_of(first)
+    assert zh("You are creating the account %(name)s.", name=stranger_name) in text_of(second)
+
+    enter_code(owner_page, inbox.code(email, 1), zh("Confirm and create account"))
+    expect(owner_page).to_have_url(re.compile(r"/account$"))
+    expect(owner_page.locator("dl.facts")).to_contain_text(owner_name)
+
+    enter_code(stranger_page, inbox.code(email, 2), zh("Confirm and create account"))
+    expect(stranger_page).to_have_url(re.compile(r"/register/verify$"))
+    expect(stranger_page.locator(".flash.error")).to_have_text(
+        zh("This email address is already registered. Please sign in."))
