@@ -253,6 +253,7 @@ def test_item_13_no_code_in_any_response_of_every_html_flow(make_service, monkey
     browser.submit("/login/code", {"email": "alice@example.com"}, captcha=True)
     browser.submit("/login/code/verify", {"code": "000001"})
     browser.submit("/login/code/verify", {"code": mailbox.code("alice@example.com")})
+    browser.submit("/login/verify", {"password": PASSWORD})  # the second step after a code
     browser.submit("/logout", {}, page="/account")
     browser.submit("/reset", {"email": "alice@example.com"}, captcha=True)
     browser.submit("/reset/verify", {"code": mailbox.code("alice@example.com"), "new_password": NEW_PASSWORD,

@@ -135,9 +135,10 @@ def test_item_26_no_way_in_keeps_a_planted_session_id(make_service, monkeypatch)
                                     "confirm": PASSWORD}, captcha=True)
         return victim.submit("/register/verify", {"code": "101010"})
 
-    def code_login(victim):
+    def code_login(victim):  # + the password: the second step after a code
         victim.submit("/login/code", {"email": "alice@example.com"}, captcha=True)
-        return victim.submit("/login/code/verify", {"code": "101010"})
+        victim.submit("/login/code/verify", {"code": "101010"})
+        return victim.submit("/login/verify", {"password": PASSWORD})
 
     def password_and_second_step(victim):
         web_login(victim)
