@@ -25,6 +25,21 @@ log = logging.getLogger("authsvc.session")
 SID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 TOUCH_EVERY = 60  # seconds between last-seen updates of an unchanged session
 
+# Save a signed-in session. KEYS: the record, the user's index. ARGV: record, TTL, must exist
+# (1 for a session that was read from the store), session hash, index TTL. Returns 0 when the
+# record had to exist and did not: the session was ended (signed out, ended from the list)
+# while this request was running, and must not be brought back by it.
+SAVE_LUA = """
+if ARGV[3] == '1' then
+  if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'XX') then return 0 end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('HSET', KEYS[2], ARGV[4], 'web')
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+"""
+
 
 class RedisSession(CallbackDict, SessionMixin):
     def __init__(self, initial=None, sid=None, meta=None, persist=True, unavailable=False):
@@ -98,7 +113,8 @@ class RedisSessionInterface(SessionInterface):
             # our cookie, and a fresh cookie on its answer would replace the signed-in one.
             return
         now = time.time()
-        if session.sid is None:
+        stored = session.sid is not None  # read from the store: it may have been ended meanwhile
+        if not stored:
             session.sid = secrets.token_urlsafe(32)
             session.meta = dict(session.meta, created=now, last_seen=0)
         if not (session.modified or session.new or session.rotate
@@ -113,19 +129,28 @@ class RedisSessionInterface(SessionInterface):
         ttl = math.ceil(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
         record = json.dumps({"data": dict(session), "meta": session.meta}, default=str)
         if user_id:
-            pipe = client.pipeline(transaction=False)
-            pipe.set(keys.session(session.hash), record, ex=ttl)
-            pipe.hset(keys.user_sessions(user_id), session.hash, "web")
-            pipe.expire(keys.user_sessions(user_id), keys.user_sessions_ttl())
-            pipe.execute()
-        else:  # an anonymous page view (a CSRF token): one plain SET, no pipeline to build
-            client.set(keys.session(session.hash), record, ex=ttl)
+            saved = self._save_script(app, client)(
+                keys=[keys.session(session.hash), keys.user_sessions(user_id)],
+                args=[record, ttl, 1 if stored else 0, session.hash, keys.user_sessions_ttl()])
+        else:  # an anonymous page view (a CSRF token): one plain SET
+            saved = client.set(keys.session(session.hash), record, ex=ttl, xx=stored)
+        if not saved:
+            # Ended (or renewed by a sign-in or password change) while this request ran: it stays
+            # ended, and this answer sets no cookie, so it can't clobber the one that replaced it.
+            return
         response.set_cookie(
             name, session.sid, max_age=ttl if remember else None, httponly=True,
             secure=app.config["SESSION_COOKIE_SECURE"], samesite=app.config["SESSION_COOKIE_SAMESITE"],
             path=self.get_cookie_path(app), domain=self.get_cookie_domain(app),
         )
         session.rotate = False
+
+    @staticmethod
+    def _save_script(app, client):
+        script = app.extensions.get("authsvc.session.save")
+        if script is None:
+            script = app.extensions["authsvc.session.save"] = client.register_script(SAVE_LUA)
+        return script
 
     def _drop(self, client, session):
         pipe = client.pipeline(transaction=False)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import keys
 from ..errors import InvalidInput, RateLimited
@@ -102,10 +103,14 @@ def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=N
     invites = [InviteCode(code=code or generate_invite_code(), all_cnt=all_cnt,
                           expire_date=expire_date, created_by=created_by) for _ in range(count)]
     db.session.add_all(invites)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same code created meanwhile (the check above raced it)
+        db.session.rollback()
+        raise InvalidInput({"code": [_("This code already exists.")]}) from None
     audit.record("invite.created", actor=created_by,
                  detail={"count": count, "all_cnt": all_cnt,
                          "expire_date": expire_date.isoformat() if isinstance(expire_date, datetime) else None})
-    db.session.commit()
     return invites
 
 

@@ -3,8 +3,9 @@
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import keys
-from ..extensions import redis_client
+from .. import crypto, keys
+from ..extensions import db, redis_client
+from ..models import User
 from . import mail
 
 UNSUBSCRIBE_SALT = "authsvc-unsubscribe"
@@ -35,14 +36,22 @@ def _serializer():
 
 
 def unsubscribe_url(user):
-    token = _serializer().dumps({"uid": user.id, "what": "new_device"})
+    # `to`: the link belongs to the mailbox it is mailed to (a keyed hash, not the address)
+    token = _serializer().dumps({"uid": user.id, "what": "new_device", "to": crypto.address_id(user.email)})
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/notifications/unsubscribe/{token}"
 
 
-def read_unsubscribe_token(token):
-    """The user id an unsubscribe link was made for, or None when it was tampered with."""
+def unsubscribe_account(token):
+    """The account an unsubscribe link was made for, or None when it was tampered with or the
+    account has moved to another address since: whoever still reads the old mailbox must not
+    keep a say over the account's notices."""
     try:
         data = _serializer().loads(token)
     except BadSignature:
         return None
-    return data.get("uid") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+        return None
+    user = db.session.get(User, data["uid"])
+    if user is None or data.get("to") != crypto.address_id(user.email):
+        return None
+    return user

@@ -1,12 +1,11 @@
 """The signed-in user's pages: profile, sessions, password, email, notices."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from ..errors import ServiceError
 from ..extensions import csrf, db
-from ..models import User
 from ..services import audit, notices, recovery, tokens
 from .auth_helpers import (apply_error, current_session_hash, end_browser_session,
                            password_session_required)
@@ -52,7 +51,8 @@ def change_password():
         except ServiceError as error:
             status = apply_error(form, error)
         else:
-            login_user(user)  # this session carries on under the new epoch
+            login_user(user)  # this session carries on under the new epoch...
+            session.regenerate()  # ...and a new id: a copy of the old cookie is signed out too
             flash(_("Your password was changed. Every other session was signed out."), "success")
             return redirect(url_for("account.index"))
     elif form.errors:
@@ -107,8 +107,7 @@ def notifications():
 @bp.route("/notifications/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed token is the credential; mail clients post here (RFC 8058)
 def unsubscribe(token):
-    user_id = notices.read_unsubscribe_token(token)
-    user = db.session.get(User, user_id) if user_id else None
+    user = notices.unsubscribe_account(token)
     if user is None:
         return render_template("account/unsubscribed.html", ok=False), 404
     if request.method == "POST":

@@ -174,5 +174,6 @@ def reauthenticate():
                 return redirect(url_for("auth.login"))
         else:
             session["password_at"] = time.time()
+            session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
     return render_template("auth/reauthenticate.html", form=form), status

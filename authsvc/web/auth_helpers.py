@@ -38,9 +38,16 @@ def start_browser_session(user, method, remember=False):
 
 
 def end_browser_session():
-    """Sign out and delete the server-side session."""
+    """Sign out and delete the server-side session.
+
+    The id is renewed as well: a request of the old session still running must find its
+    record gone (it would otherwise save its signed-in copy over the signed-out one).
+    """
     logout_user()
     session.clear()
+    for decided_at_sign_in in ("remember", "method"):
+        session.meta.pop(decided_at_sign_in, None)
+    session.regenerate()
 
 
 def current_session_hash():
