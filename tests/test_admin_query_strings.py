@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from authsvc.extensions import db
 from authsvc.models import AuditEvent, InviteCode, User, utcnow
 
-from .test_admin import ADMIN_PASSWORD, create_admin
+from .test_admin import ADMIN_PASSWORD, admin_token, create_admin  # noqa: F401 (fixture)
 from .test_sessions_web import sign_in
 
 LINK = re.compile(r'(?:href|action)="([^"]*)"')
@@ -32,14 +32,6 @@ def admin_browser(app, browser):
     response = sign_in(browser, name="boss", password=ADMIN_PASSWORD)
     assert response.status_code == 302
     return browser
-
-
-@pytest.fixture
-def admin_token(app, api):
-    create_admin(app)
-    response = api.post("/sessions", json={"login": "boss", "password": ADMIN_PASSWORD})
-    assert response.status_code == 200
-    return response.get_json()["token"]
 
 
 def seed(app, users=0, events=0):
