@@ -1,9 +1,8 @@
 """API: password reset, change password, change email, notification settings."""
 
-from flask import current_app, g, jsonify
+from flask import g, jsonify
 
-from ..extensions import db
-from ..services import recovery, tokens
+from ..services import notices, recovery, tokens
 from . import bp
 from .auth import require_recent_password, token_required
 from .inputs import json_body
@@ -20,10 +19,10 @@ def password_reset():
 @bp.post("/password-resets/confirm")
 def password_reset_confirm():
     body = json_body(email=(str, True), code=(str, True, 16), new_password=(str, True, PASSWORD_MAX))
-    user = recovery.confirm_reset(body["email"], body["code"], body["new_password"])
+    user, signed_in = recovery.confirm_reset(body["email"], body["code"], body["new_password"])
     answer = {"status": "password_reset", "user": user.to_dict()}
-    if current_app.config["AUTO_LOGIN_AFTER_RESET"]:
-        answer["token"], answer["expires_in"] = tokens.issue_api_token(user, "password")
+    if signed_in:
+        answer["token"], answer["expires_in"] = tokens.issue_api_token(user, signed_in.method)
     return jsonify(answer)
 
 
@@ -58,6 +57,5 @@ def change_email_confirm():
 @token_required
 def notifications():
     body = json_body(new_device=(bool, True))
-    g.user.notify_new_device = body["new_device"]
-    db.session.commit()
+    notices.set_new_device(g.user, body["new_device"])
     return jsonify({"new_device": g.user.notify_new_device})

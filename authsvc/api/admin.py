@@ -3,9 +3,7 @@
 from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
-from ..extensions import db
-from ..models import InviteCode
-from ..services import auditlog, invites, mailqueue, mailstats, recovery, users
+from ..services import auditlog, invites, mailstats, recovery, users
 from . import bp
 from .auth import admin_required
 from .inputs import json_body, query_int
@@ -46,9 +44,7 @@ def admin_user_action(user_id, action):
 @bp.get("/admin/invites")
 @admin_required
 def admin_invites():
-    found = db.session.execute(db.select(InviteCode).order_by(InviteCode.id.desc()).limit(1000)).scalars().all()
-    status = request.args.get("status")
-    items = [invites.describe(i) for i in found if not status or i.status == status]
+    items = [invites.describe(i) for i in invites.recent(request.args.get("status"), limit=1000)]
     return jsonify({"items": items, "total": len(items)})
 
 
@@ -90,9 +86,7 @@ def admin_audit():
 @bp.get("/admin/mail-stats")
 @admin_required
 def admin_mail_stats():
-    figures = mailstats.figures()
-    figures["queue_depth"] = mailqueue.depth()
-    return jsonify(figures)
+    return jsonify(mailstats.overview())
 
 
 @bp.get("/admin/dashboard")

@@ -3,7 +3,7 @@
 from flask import g, jsonify
 
 from ..ratelimits import login_attempts as login_limit
-from ..services import audit, signin, tokens
+from ..services import signin, tokens
 from . import bp
 from .auth import token_required
 from .inputs import json_body
@@ -12,7 +12,6 @@ PASSWORD_MAX = 4096
 
 
 def _signed_in(result):
-    signin.record_success(result.user, result.method)
     token, expires_in = tokens.issue_api_token(result.user, result.method)
     body = {"token": token, "expires_in": expires_in, "user": result.user.to_dict()}
     if result.device_token:
@@ -69,8 +68,7 @@ def code_session():
 @bp.delete("/sessions/current")
 @token_required
 def delete_session():
-    tokens.revoke(g.user.id, g.token["hash"], "api")
-    audit.record("logout", user=g.user, detail={"kind": "api"})
+    signin.sign_out(g.user, "api", token_hash=g.token["hash"])
     return "", 204
 
 
@@ -94,6 +92,5 @@ def list_sessions():
 @bp.delete("/me/sessions/<public_id>")
 @token_required
 def end_session(public_id):
-    kind, _current = tokens.end_one(g.user, public_id, current=g.token["hash"])
-    audit.record("session.ended", user=g.user, detail={"kind": kind})
+    tokens.end_one(g.user, public_id, current=g.token["hash"])
     return "", 204

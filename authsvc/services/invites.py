@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, update
+from sqlalchemy import and_, not_, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import keys
@@ -125,6 +125,28 @@ def disable_invite(code, actor=None):
     invite.disabled = True
     audit.record("invite.disabled", actor=actor, detail={"invite_id": invite.id})
     return invite
+
+
+STATUSES = ("active", "full", "expired", "disabled")
+
+
+def recent(status=None, limit=500):
+    """The newest invite codes, optionally only those of one status (filtered in SQL)."""
+    statement = db.select(InviteCode).order_by(InviteCode.id.desc()).limit(limit)
+    if status:
+        if status not in STATUSES:
+            raise InvalidInput({"status": [_("Use one of: %(names)s.", names=", ".join(STATUSES))]},
+                               status=400)
+        now = utcnow()
+        expired = and_(InviteCode.expire_date.is_not(None), InviteCode.expire_date <= now)
+        full = InviteCode.used_cnt >= InviteCode.all_cnt
+        statement = statement.where({
+            "disabled": InviteCode.disabled.is_(True),
+            "expired": and_(InviteCode.disabled.is_(False), expired),
+            "full": and_(InviteCode.disabled.is_(False), not_(expired), full),
+            "active": and_(InviteCode.disabled.is_(False), not_(expired), not_(full)),
+        }[status])
+    return db.session.execute(statement).scalars().all()
 
 
 def describe(invite):

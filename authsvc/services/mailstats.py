@@ -4,7 +4,7 @@ from flask import current_app
 
 from .. import keys
 from ..extensions import redis_client
-from . import metrics
+from . import mailqueue, metrics
 
 LATENCY_BUCKETS = (1, 5, 30, 60, 300)  # seconds from queueing to SMTP acceptance
 
@@ -45,8 +45,13 @@ def provider_ok(provider):
     redis_client.delete(keys.mail_circuit(provider), keys.mail_circuit_open(provider))
 
 
+def overview():
+    """What the admin dashboard and /api/v1/admin/mail-stats show: the figures and the queue."""
+    return dict(figures(), queue_depth=mailqueue.depth())
+
+
 def figures():
-    """Counters for the admin dashboard and /api/v1/admin/mail-stats."""
+    """Delivery counters, success rate, latency buckets, per provider."""
     raw = {k.decode(): v.decode() for k, v in redis_client.hgetall(keys.MAIL_STATS).items()}
     latency = {k.decode(): int(v) for k, v in redis_client.hgetall(keys.MAIL_LATENCY).items()}
     by_provider = {}

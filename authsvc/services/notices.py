@@ -6,7 +6,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from .. import crypto, keys
 from ..extensions import db, redis_client
 from ..models import User
-from . import mail
+from . import audit, mail
 
 UNSUBSCRIBE_SALT = "authsvc-unsubscribe"
 
@@ -29,6 +29,13 @@ def new_device(user):
     if user.notify_new_device and redis_client.set(keys.notice_sent("new_device", user.id), "1",
                                                    nx=True, ex=keys.NOTICE_INTERVAL):
         security_alert(user, "new_device", essential=False)
+
+
+def set_new_device(user, enabled, via="settings"):
+    """Switch the new-device notice on or off (account page, API, or an unsubscribe link)."""
+    if user.notify_new_device != enabled:
+        user.notify_new_device = enabled
+        audit.record("notifications.changed", user=user, detail={"new_device": enabled, "via": via})
 
 
 def _serializer():

@@ -6,6 +6,7 @@ goes out), so its answer and timing say nothing about which addresses have accou
 
 import json
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +15,7 @@ from ..errors import CodeExpired, Conflict, InvalidCredentials, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import audit, captcha, codes, devices, mail, notices, passwords, sendlimits, signin, tokens
+from . import audit, captcha, codes, devices, mail, notices, passwords, second_step, sendlimits, signin, tokens
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
 
@@ -47,7 +48,10 @@ def _set_password(user, new_password, field):
 
 
 def confirm_reset(email, code, new_password):
-    """Set a new password with a reset code; ends every session and token; returns the user."""
+    """Set a new password with a reset code; ends every session and token.
+
+    Returns (user, SignedIn or None): signed in when AUTO_LOGIN_AFTER_RESET is on.
+    """
     email = normalize_email(email)
     code = normalize_code(code)
     _require_password(new_password, "new_password")
@@ -65,7 +69,9 @@ def confirm_reset(email, code, new_password):
     signin.clear_lockout(user)
     audit.record("password.reset", user=user)
     notices.security_alert(user, "password_reset")
-    return user
+    if current_app.config["AUTO_LOGIN_AFTER_RESET"]:
+        return user, second_step.signed_in(user, None, "password", via="reset")
+    return user, None
 
 
 def change_password(user, current_password, new_password, keep=None):

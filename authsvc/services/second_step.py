@@ -27,9 +27,9 @@ from flask_babel import gettext as _
 from .. import crypto, keys
 from ..errors import CodeExpired, InvalidInput
 from ..extensions import db, redis_client
-from ..models import User
+from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import attempts, audit, codes, devices, mail, sendlimits
+from . import attempts, audit, codes, devices, mail, metrics, sendlimits
 from .validation import mask_email, normalize_code
 
 CODE, PASSWORD = "code", "password"
@@ -48,6 +48,18 @@ class SecondFactorChallenge:
     email: str
     expires_in: int
     step: str = CODE
+
+
+def signed_in(user, device_token, method, via=None):
+    """Every way in ends here: last sign-in time, metrics and the audit row, then the result.
+
+    `method` is what the session counts as (password, or code for a code-only session);
+    `via` what was used, for the audit (e.g. code+password).
+    """
+    user.last_login_at = utcnow()
+    metrics.LOGINS.labels(method, "success").inc()
+    audit.record("login.success", user=user, detail={"method": via or method})
+    return SignedIn(user, device_token, method)
 
 
 def required(user, device_token):
@@ -99,7 +111,7 @@ def complete(challenge, code=None, password=None):
     if not redis_client.delete(keys.challenge(crypto.token_hash(challenge))):
         raise CodeExpired()
     audit.record("login.second_factor", user=user, detail={"step": f"{step}_passed"})
-    return SignedIn(user, devices.remember(user), "password")
+    return signed_in(user, devices.remember(user), "password", via="password+code" if step == CODE else "code+password")
 
 
 def resend(challenge):

@@ -11,10 +11,10 @@ from sqlalchemy import func
 from .. import crypto, keys
 from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput
 from ..extensions import db, redis_client
-from ..models import User, utcnow
+from ..models import User
 from ..requestinfo import client_net
 from . import (attempts, audit, captcha, codes, devices, mail, metrics, notices, passwords, second_step,
-               sendlimits)
+               sendlimits, tokens)
 from .validation import normalize_code, normalize_email, normalize_login
 
 SignedIn, SecondFactorChallenge = second_step.SignedIn, second_step.SecondFactorChallenge
@@ -68,7 +68,7 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
         user.password_hash = passwords.hash_password(password)
     if second_step.required(user, device_token):
         return second_step.start(user, second_step.CODE)
-    return SignedIn(user, _recognise_device(user, device_token))
+    return second_step.signed_in(user, _recognise_device(user, device_token), "password")
 
 
 def _recognise_device(user, device_token):
@@ -138,14 +138,15 @@ def code_login(email, code, device_token=None):
         raise CodeExpired()
     if second_step.required(user, device_token):
         return second_step.start(user, second_step.PASSWORD)
-    return SignedIn(user, device_token if devices.is_known(user, device_token) else None, "code")
+    return second_step.signed_in(user, device_token if devices.is_known(user, device_token) else None, "code")
 
 
-def record_success(user, method):
-    """Bookkeeping shared by every way in: last login, metrics, audit."""
-    user.last_login_at = utcnow()
-    metrics.LOGINS.labels(method, "success").inc()
-    audit.record("login.success", user=user, detail={"method": method})
+def sign_out(user, kind, token_hash=None):
+    """Audit a sign-out; for an API token also revoke it (a browser session is ended by the
+    web layer, which owns the cookie)."""
+    if token_hash:
+        tokens.revoke(user.id, token_hash, "api")
+    audit.record("logout", user=user, detail={"kind": kind})
 
 
 def reauthenticate(user, password):

@@ -17,6 +17,7 @@ from ..errors import NotFound, Unauthorized
 from ..extensions import db, redis_client
 from ..models import User, new_epoch
 from ..requestinfo import client_ip, describe_device, user_agent
+from . import audit
 
 TOUCH_EVERY = 60
 KIND_KEY = {"web": keys.session, "api": keys.api_token}
@@ -136,10 +137,13 @@ def list_sessions(user, current=None):
 
 
 def end_one(user, public_id, current=None):
-    """End the session or token whose listed id is `public_id`; returns its kind."""
+    """End (and audit) the session or token whose listed id is `public_id`; returns
+    (its kind, whether it was the caller's own)."""
     for raw_digest, raw_kind in redis_client.hgetall(keys.user_sessions(user.id)).items():
         digest = raw_digest.decode()
         if public_id and len(public_id) >= 16 and digest.startswith(public_id):
-            revoke(user.id, digest, raw_kind.decode())
-            return raw_kind.decode(), digest == current
+            kind = raw_kind.decode()
+            revoke(user.id, digest, kind)
+            audit.record("session.ended", user=user, detail={"kind": kind})
+            return kind, digest == current
     raise NotFound()

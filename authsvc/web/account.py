@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from ..errors import ServiceError
-from ..extensions import csrf, db
-from ..services import audit, notices, recovery, tokens
+from ..extensions import csrf
+from ..services import notices, recovery, tokens
 from .auth_helpers import (apply_error, current_session_hash, end_browser_session,
                            password_session_required)
 from .forms import ChangeEmailForm, ChangePasswordForm, CodeForm, EmptyForm
@@ -30,7 +30,6 @@ def end_session(public_id):
     except ServiceError as error:
         apply_error(None, error)
         return redirect(url_for("account.index"))
-    audit.record("session.ended", user=current_user._get_current_object(), detail={"kind": kind})
     if was_current:
         end_browser_session()
         return redirect(url_for("auth.login"))
@@ -98,8 +97,7 @@ def change_email_verify():
 @bp.post("/account/notifications")
 @login_required
 def notifications():
-    current_user.notify_new_device = request.form.get("new_device") == "on"
-    db.session.commit()
+    notices.set_new_device(current_user._get_current_object(), request.form.get("new_device") == "on")
     flash(_("Your notification settings were saved."), "success")
     return redirect(url_for("account.index"))
 
@@ -111,7 +109,6 @@ def unsubscribe(token):
     if user is None:
         return render_template("account/unsubscribed.html", ok=False), 404
     if request.method == "POST":
-        user.notify_new_device = False
-        db.session.commit()
+        notices.set_new_device(user, False, via="unsubscribe_link")
         return render_template("account/unsubscribed.html", ok=True, done=True)
     return render_template("account/unsubscribed.html", ok=True, done=False, form=EmptyForm())

@@ -8,9 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import ServiceError
-from ..extensions import db
-from ..models import InviteCode
-from ..services import auditlog, invites, mailqueue, mailstats, recovery, users
+from ..services import auditlog, invites, mailstats, recovery, users
 from .auth_helpers import apply_error, password_session_required
 from .forms import EmptyForm, InviteForm
 
@@ -50,9 +48,7 @@ def _page():
 @bp.get("")
 @admin_required
 def index():
-    figures = mailstats.figures()
-    figures["queue_depth"] = mailqueue.depth()
-    return render_template("admin/index.html", figures=users.dashboard(), mail=figures)
+    return render_template("admin/index.html", figures=users.dashboard(), mail=mailstats.overview())
 
 
 @bp.get("/users")
@@ -115,7 +111,7 @@ def invite_list():
             return redirect(url_for("admin.invite_list"))
     elif form.errors:
         status = 400
-    found = db.session.execute(db.select(InviteCode).order_by(InviteCode.id.desc()).limit(500)).scalars().all()
+    found = invites.recent(limit=500)
     return render_template("admin/invites.html", form=form, items=[invites.describe(i) for i in found],
                            disable=EmptyForm()), status
 

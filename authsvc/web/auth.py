@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import audit, signin
+from ..services import signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .forms import CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm
@@ -20,7 +20,6 @@ DEVICE_COOKIE = "authsvc_device"
 
 def _finish(result, remember=False, target=None):
     """Start the browser session for a completed sign-in and go where the user was headed."""
-    signin.record_success(result.user, result.method)
     start_browser_session(result.user, result.method, remember)
     response = redirect(safe_next(target))
     if result.device_token:
@@ -152,7 +151,7 @@ def code_verify():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        audit.record("logout", user=current_user._get_current_object(), detail={"kind": "web"})
+        signin.sign_out(current_user._get_current_object(), "web")
     end_browser_session()
     flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))

@@ -1,10 +1,10 @@
 """Password reset pages: request a code, then set a new password with it."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
-from ..services import recovery, signin
+from ..services import recovery
 from .auth_helpers import apply_error, start_browser_session
 from .forms import EmailCaptchaForm, ResetForm
 
@@ -38,14 +38,13 @@ def reset_verify():
     status = 200
     if form.validate_on_submit():
         try:
-            user = recovery.confirm_reset(pending["email"], form.code.data, form.new_password.data)
+            user, signed_in = recovery.confirm_reset(pending["email"], form.code.data, form.new_password.data)
         except ServiceError as error:
             status = apply_error(form, error)
         else:
             session.pop("reset", None)
-            if current_app.config["AUTO_LOGIN_AFTER_RESET"]:
-                signin.record_success(user, "password")
-                start_browser_session(user, "password")
+            if signed_in:
+                start_browser_session(user, signed_in.method)
                 flash(_("Your password was reset and you are signed in."), "success")
                 return redirect(url_for("account.index"))
             flash(_("Your password was reset. Every other session was signed out. Please sign in."), "success")

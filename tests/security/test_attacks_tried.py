@@ -196,6 +196,7 @@ def test_two_admins_choosing_the_same_invite_code_at_once_get_no_500(app, api, m
     finally:
         held.release.set()
         thread.join(10)
+        monkeypatch.setattr(invites_service, "InviteCode", real)
     late = result["answer"]
     assert late.status_code == 422, late.get_json()
     assert late.get_json()["error"]["fields"]["code"]
