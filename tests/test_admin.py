@@ -8,26 +8,10 @@ import pytest
 from authsvc.extensions import db
 from authsvc.models import InviteCode, User, utcnow
 
-from .conftest import Api, Browser
+from .support import ADMIN_PASSWORD, Api, Browser, create_admin
 from .test_sessions_web import sign_in, signed_in
 
-ADMIN_PASSWORD = "the admin passphrase"
 PASSWORD = "correct horse battery"
-
-
-def create_admin(app, email="root@example.com", username="boss"):
-    result = app.test_cli_runner().invoke(args=["create-admin", "--email", email, "--username", username],
-                                          env={"AUTHSVC_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    assert result.exit_code == 0, result.output
-    return result
-
-
-@pytest.fixture
-def admin_token(app, api):
-    create_admin(app)
-    response = api.post("/sessions", json={"login": "boss", "password": ADMIN_PASSWORD})
-    assert response.status_code == 200
-    return response.get_json()["token"]
 
 
 def test_create_admin_from_environment(app):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from authsvc.extensions import db
 from authsvc.models import AuditEvent, InviteCode, User, utcnow
 
-from .test_admin import ADMIN_PASSWORD, admin_token, create_admin  # noqa: F401 (fixture)
+from .support import ADMIN_PASSWORD, create_admin
 from .test_sessions_web import sign_in
 
 LINK = re.compile(r'(?:href|action)="([^"]*)"')

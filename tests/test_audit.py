@@ -8,7 +8,7 @@ from datetime import timedelta
 from authsvc.extensions import db
 from authsvc.models import AuditEvent, utcnow
 
-from .test_admin import ADMIN_PASSWORD, create_admin
+from .support import ADMIN_PASSWORD, create_admin
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PASSWORD = "correct horse battery"

@@ -8,7 +8,7 @@ import io
 
 from authsvc.services import captcha as captcha_service
 
-from .conftest import CAPTCHA_TEXT
+from .support import CAPTCHA_TEXT
 
 
 def _register(api, **captcha):

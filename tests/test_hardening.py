@@ -9,7 +9,7 @@ import pytest
 
 from authsvc.requestinfo import limit_key
 
-from .conftest import Api
+from .support import Api
 
 PASSWORD = "correct horse battery"
 

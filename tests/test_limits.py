@@ -2,7 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .conftest import Api
+from .support import Api
 
 
 def test_resend_cooldown(api):

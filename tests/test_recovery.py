@@ -5,8 +5,7 @@ import re
 import statistics
 import time
 
-from .conftest import Browser
-from .support import html_of, text_of
+from .support import Browser, html_of, text_of
 from .test_sessions_web import sign_in, signed_in
 
 PASSWORD = "correct horse battery"

@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from authsvc.extensions import db
 from authsvc.models import User
 
-from .conftest import Api
-from .support import text_of
+from .support import Api, text_of
 
 
 def _start(service, email, username, password, ip):

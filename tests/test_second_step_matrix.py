@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from .conftest import Api
+from .support import Api
 
 PASSWORD = "correct horse battery"
 SETTINGS = dict(RESEND_COOLDOWN=0, SEND_LIMIT_PER_EMAIL="20 per 5 minutes", CAPTCHA_ENABLED=False)

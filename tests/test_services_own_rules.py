@@ -8,7 +8,6 @@ from datetime import timedelta
 from authsvc.extensions import db
 from authsvc.models import AuditEvent, InviteCode, User, utcnow
 
-from .test_admin import admin_token  # noqa: F401 (fixture)
 from .test_recovery import NEW, request_reset
 
 
@@ -35,7 +34,7 @@ def test_a_reset_that_signs_in_over_the_api_is_a_recorded_sign_in(make_service):
         assert db.session.query(User).one().last_login_at > utcnow() - timedelta(minutes=1)
 
 
-def test_the_invite_status_filter_is_applied_before_the_limit(app, api, admin_token):  # noqa: F811
+def test_the_invite_status_filter_is_applied_before_the_limit(app, api, admin_token):
     # The API filtered status in Python after fetching the newest 1000: an active code older
     # than 1000 disabled ones was not listed as active at all.
     with app.app_context():

@@ -3,8 +3,7 @@
 import re
 import time
 
-from .conftest import Browser
-from .support import csrf_from
+from .support import Browser, csrf_from
 
 PASSWORD = "correct horse battery"
 COOKIE = "authsvc_session"

@@ -9,8 +9,7 @@ import pytest
 from authsvc.extensions import db
 from authsvc.models import User
 
-from .conftest import Api
-from .support import text_of
+from .support import Api, text_of
 
 PASSWORD = "correct horse battery"
 

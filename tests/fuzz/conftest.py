@@ -13,7 +13,7 @@ import pytest
 from authsvc import create_app
 from authsvc.extensions import db
 
-from ..conftest import Service, _clean
+from ..support import Service, clean_state
 from .harness import Accounts
 
 
@@ -65,7 +65,7 @@ def target(request, base_config, migrated, smtp_server):
     """(app, accounts) for one test module, on clean Redis and SQL state, with the module's
     APP_SETTINGS; kept for the whole module so state builds up as it would in a real run."""
     app = create_app(dict(base_config, CAPTCHA_ENABLED=False, **request.module.APP_SETTINGS))
-    _clean(app)
+    clean_state(app)
     smtp_server.clear()
     accounts = Accounts(Service(app, smtp_server))
     yield app, accounts

@@ -15,7 +15,7 @@ from authsvc.extensions import db
 from authsvc.models import User
 from authsvc.services import signin, tokens
 
-from ..conftest import _clean
+from ..support import clean_state
 
 BUDGET = int(os.environ.get("FUZZ_BUDGET") or 1)  # examples per operation
 SEED = os.environ.get("FUZZ_SEED")  # unset: derandomized, the same cases every run
@@ -63,7 +63,7 @@ class Accounts:
 
     def reset(self):
         """Empty Redis and the database and sign the two accounts up again."""
-        _clean(self.app)
+        clean_state(self.app)
         self.service.mailbox.server.clear()
         self.sign_up()
 

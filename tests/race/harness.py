@@ -19,8 +19,7 @@ import requests
 
 from authsvc.config import SETTINGS
 
-from ..conftest import CAPTCHA_TEXT, TEST_SECRET
-from ..support import free_port
+from ..support import CAPTCHA_TEXT, TEST_SECRET, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"

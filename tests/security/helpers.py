@@ -16,12 +16,10 @@ from authsvc.extensions import db
 from authsvc.models import AuditEvent, User
 from authsvc.services import codes as codes_service
 
-from ..conftest import CAPTCHA_TEXT, Api, Browser
-from ..support import csrf_from
+from ..support import ADMIN_PASSWORD, CAPTCHA_TEXT, Api, Browser, create_admin, csrf_from
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
-ADMIN_PASSWORD = "the admin passphrase"
 COOKIE = "authsvc_session"
 PRODUCTION = {"AUTHSVC_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), "CAPTCHA_FIXED_TEXT": None,
               "BCRYPT_ROUNDS": 10, "CAPTCHA_ENABLED": False}
@@ -48,13 +46,6 @@ def web_login(browser, name="alice", password=PASSWORD, **fields):
 
 def signed_in(browser):
     return browser.get("/account").status_code == 200
-
-
-def create_admin(app, email="root@example.com", username="boss", password=ADMIN_PASSWORD):
-    result = app.test_cli_runner().invoke(args=["create-admin", "--email", email, "--username", username],
-                                          env={"AUTHSVC_ADMIN_PASSWORD": password})
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def admin_token(app, api):

@@ -220,3 +220,8 @@ def _pings(client):
         return client.ping()
     except Exception:  # noqa: BLE001 - not up yet
         return False
+
+
+# Helpers that used to live in conftest.py (imported last: they build on the ones above).
+from .state import CAPTCHA_TEXT, TABLES, TEST_SECRET, clean_state  # noqa: E402,F401
+from .clients import ADMIN_PASSWORD, REGISTRATIONS, Api, Browser, Service, create_admin, make_user  # noqa: E402,F401
