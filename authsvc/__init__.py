@@ -121,6 +121,6 @@ def register_mail_worker(app):
             return
         with lock:
             if "authsvc.mail_worker" not in app.extensions:
-                from .services.worker import start_embedded
+                from .services.mail import start_embedded
 
                 start_embedded(app)

@@ -56,7 +56,7 @@ def create_admin(email, username):
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def mail_worker(once):
     """Run a mail delivery worker (MAIL_WORKER=external)."""
-    from .services.worker import MailWorker
+    from .services.mail import MailWorker
 
     worker = MailWorker(current_app._get_current_object())
     if once:
@@ -74,14 +74,13 @@ def send_test_mail(to):
     """Queue a test message to TO and deliver it now (checks the SMTP settings)."""
     from .services import mail
     from .services.validation import normalize_email
-    from .services.worker import MailWorker
 
     try:
         address = normalize_email(to)
     except ServiceError as error:
         _fail(error)
     mail.queue_mail("test", address, {})
-    outcomes = MailWorker(current_app._get_current_object()).drain()
+    outcomes = mail.MailWorker(current_app._get_current_object()).drain()
     click.echo(f"outcome: {', '.join(outcomes) or 'nothing queued'}")
     if "sent" not in outcomes:
         raise click.ClickException("the test message was not accepted; see the log above")
@@ -100,8 +99,7 @@ def invites_create(count, uses, expires, code):
     from .services import invites
 
     try:
-        created = invites.create_invites(count=count, all_cnt=uses,
-                                         expire_date=invites.parse_expiry(expires), code=code)
+        created = invites.create_invites(count=count, uses=uses, expires=expires, code=code)
     except ServiceError as error:
         _fail(error)
     for invite in created:
@@ -117,8 +115,8 @@ def invites_list():
     for invite in db.session.execute(db.select(InviteCode).order_by(InviteCode.id)).scalars():
         info = invites.describe(invite)
         used_by = ",".join(u["username"] or "-" for u in info["users"]) or "-"
-        click.echo(f"{info['code']}\t{info['used_cnt']}/{info['all_cnt']}\t{info['status']}\t"
-                   f"{info['valid_through'] or '-'}\t{used_by}")
+        click.echo(f"{info['code']}\t{info['used']}/{info['uses']}\t{info['status']}\t"
+                   f"{info['expires'] or '-'}\t{used_by}")
 
 
 audit_group = AppGroup("audit", help="The audit log.")

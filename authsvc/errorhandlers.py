@@ -25,7 +25,7 @@ HTTP_CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: 
 
 def error_response(error):
     """Render a ServiceError as API JSON or as an error page."""
-    headers = {}
+    headers = dict(getattr(error, "headers", None) or {})
     if "retry_after" in error.extra:
         headers["Retry-After"] = str(error.extra["retry_after"])
     if wants_json():
@@ -54,6 +54,8 @@ def _from_http(exc):
     error = ServiceError(_http_messages().get(exc.code, exc.description))
     error.code = HTTP_CODES.get(exc.code, "error")
     error.status = exc.code
+    if getattr(exc, "valid_methods", None):  # 405: say which methods are allowed (RFC 9110)
+        error.headers = {"Allow": ", ".join(exc.valid_methods)}
     return error
 
 

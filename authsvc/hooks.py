@@ -25,11 +25,14 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 def register_hooks(app):
     @app.template_filter("datetime")
     def format_datetime(value):
-        """A UTC datetime or a Unix time, shown in DISPLAY_TIMEZONE."""
+        """A UTC datetime, an ISO 8601 string or a Unix time, shown in DISPLAY_TIMEZONE."""
         if not value:
             return "–"
         zone = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
-        if isinstance(value, (int, float)):
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        elif isinstance(value, (int, float)):
             moment = datetime.fromtimestamp(value, tz=timezone.utc)
         else:
             moment = value.replace(tzinfo=timezone.utc)

@@ -126,15 +126,15 @@ def test_admin_sends_a_reset_code(api, admin_token, register_user, mailbox):
 
 
 def test_invites_via_api(api, admin_token):
-    created = api.post("/admin/invites", json={"count": 3, "all_cnt": 2, "expire_date": "2099-12-31"},
+    created = api.post("/admin/invites", json={"count": 3, "uses": 2, "expires": "2099-12-31"},
                        token=admin_token)
     assert created.status_code == 201
     codes = [item["code"] for item in created.get_json()["items"]]
     assert len(set(codes)) == 3 and all(len(c.replace("-", "")) == 16 for c in codes)
     listed = api.get("/admin/invites", token=admin_token).get_json()
     assert listed["total"] == 3 and listed["items"][0]["status"] == "active"
-    assert listed["items"][0]["expire_date"].startswith("2100-01-01")  # through the whole last day
-    chosen = api.post("/admin/invites", json={"code": "welcome-2026", "all_cnt": 50}, token=admin_token)
+    assert listed["items"][0]["expires"] == "2099-12-31"  # the last valid day, as given
+    chosen = api.post("/admin/invites", json={"code": "welcome-2026", "uses": 50}, token=admin_token)
     assert chosen.get_json()["items"][0]["code"] == "WELCOME-2026"
     assert api.delete("/admin/invites/WELCOME-2026", token=admin_token).get_json()["status"] == "disabled"
     listed = api.get("/admin/invites?status=disabled", token=admin_token).get_json()["items"]
@@ -212,7 +212,7 @@ def test_invite_guessing_is_rate_limited(make_service):
 def test_invite_pages(app, browser):
     create_admin(app)
     sign_in(browser, name="boss", password=ADMIN_PASSWORD)
-    response = browser.submit("/admin/invites", {"count": 2, "all_cnt": 3, "expire_date": "", "code": ""})
+    response = browser.submit("/admin/invites", {"count": 2, "uses": 3, "expires": "", "code": ""})
     assert response.status_code == 302
     page = browser.get("/admin/invites").get_data(as_text=True)
     assert page.count("0 / 3") == 2

@@ -20,7 +20,7 @@ FOUND = [
     ("GET", "/admin/audit", {"query": {"until": "9999-12-31"}}, 400),
     ("GET", "/admin/audit", {"query": {"since": "0001-01-01T00:00:00+01:00"}}, 400),
     ("GET", "/admin/audit", {"query": {"since": "9999-12-31T23:00:00-05:00"}}, 400),
-    ("POST", "/admin/invites", {"body": {"expire_date": "9999-12-31"}}, 400),
+    ("POST", "/admin/invites", {"body": {"expires": "9999-12-31"}}, 400),
     # NUL in text that reaches a query: PostgreSQL raises DataError (500).
     ("GET", "/admin/users", {"query": {"q": "a\x00"}}, 400),
     ("GET", "/admin/audit", {"query": {"email": "a\x00@example.com"}}, 400),
@@ -68,6 +68,6 @@ def test_sane_dates_still_work(target):
     headers = accounts.headers("admin")
     audit = client.get("/api/v1/admin/audit?since=2026-01-01&until=9998-12-31", headers=headers)
     assert audit.status_code == 200
-    created = client.post("/api/v1/admin/invites", json={"expire_date": "9998-12-31"}, headers=headers)
+    created = client.post("/api/v1/admin/invites", json={"expires": "9998-12-31"}, headers=headers)
     assert created.status_code == 201
-    assert created.get_json()["items"][0]["expire_date"] == "9999-01-01T00:00:00Z"
+    assert created.get_json()["items"][0]["expires"] == "9998-12-31"

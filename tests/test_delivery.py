@@ -4,7 +4,9 @@ import time
 
 import pytest
 
-from authsvc.services import mail, mailqueue, mailstats
+from authsvc.services import mail
+from authsvc.services.mail import MailWorker, smtpconn
+from authsvc.services.mail import queue as mailqueue
 
 from .support import SMTPServer, free_port
 
@@ -36,7 +38,7 @@ def queue(app, to="alice@example.com", n=1):
 
 def figures(app):
     with app.app_context():
-        return mailstats.figures()
+        return mail.figures()
 
 
 def test_retry_then_success(make_service):
@@ -133,9 +135,39 @@ def test_a_job_is_sent_once_even_if_handed_out_twice(app, mailbox):
     assert len(mailbox.messages("alice@example.com")) == 1
 
 
-def test_dead_workers_jobs_are_handed_out_again(app, mailbox):
-    from authsvc.services.worker import MailWorker
+def test_delivery_decides_and_the_worker_settles_once(make_service):
+    """process_job only returns an Outcome: the job stays claimed until the worker settles it."""
+    from authsvc import keys
+    from authsvc.services.mail.delivery import Result, process_job
 
+    service = make_service(**FAST_RETRIES)
+    recorder = service.mailbox.server.recorder
+    recorder.refuse_with, recorder.refuse_times = "421 4.3.2 try again later", 1
+    redis = service.app.extensions["authsvc.redis"]
+    worker = MailWorker(service.app, worker_id="settling-worker")
+    claimed = keys.mail_processing(worker.worker_id)
+    [job_id] = queue(service.app)
+    with service.app.app_context():
+        assert mailqueue.claim_now(worker.worker_id) == job_id
+        outcome = process_job(job_id)
+        assert outcome.result is Result.RETRY and outcome.job["attempt"] == 1 and outcome.delay == 0.2
+        assert redis.lrange(claimed, 0, -1) == [job_id.encode()]  # neither acknowledged nor requeued
+        assert redis.zscore(keys.MAIL_DELAYED, job_id) is None
+        worker.settle(job_id, outcome)
+        assert redis.llen(claimed) == 0 and redis.zscore(keys.MAIL_DELAYED, job_id)
+        assert mailqueue.load(job_id)["attempt"] == 1
+        redis.zadd(keys.MAIL_DELAYED, {job_id: 0})
+        mailqueue.promote_due()
+        assert mailqueue.claim_now(worker.worker_id) == job_id
+        outcome = process_job(job_id)
+        assert outcome.result is Result.SENT and mailqueue.already_sent(job_id)  # recorded at the 250
+        assert redis.lrange(claimed, 0, -1) == [job_id.encode()]
+        worker.settle(job_id, outcome)
+        assert redis.llen(claimed) == 0 and mailqueue.load(job_id) is None
+    assert figures(service.app)["retried"] == 1
+
+
+def test_dead_workers_jobs_are_handed_out_again(app, mailbox):
     queue(app, n=2)
     dead = MailWorker(app, worker_id="dead-worker")
     with app.app_context():
@@ -160,9 +192,6 @@ def test_mail_stats_endpoint(app, api, mailbox):
 
 
 def test_one_connection_carries_a_batch_and_a_dropped_one_is_replaced(make_service):
-    from authsvc.services import smtpconn
-    from authsvc.services.worker import MailWorker
-
     server = SMTPServer().start()
     try:
         service = make_service(MAIL_PORT=server.port)
@@ -188,9 +217,6 @@ def test_one_connection_carries_a_batch_and_a_dropped_one_is_replaced(make_servi
 
 
 def test_housekeeping_quits_a_connection_left_idle(make_service, monkeypatch):
-    from authsvc.services import smtpconn
-    from authsvc.services.worker import MailWorker
-
     server = SMTPServer().start()
     try:
         service = make_service(MAIL_PORT=server.port)

@@ -72,7 +72,7 @@ def test_links_come_from_public_url_not_host(make_service, register_user):
 
 
 def test_embedded_worker_delivers_without_help(app, api, smtp_server):
-    from authsvc.services.worker import start_embedded
+    from authsvc.services.mail import start_embedded
 
     start_embedded(app)
     api.register()
@@ -86,7 +86,7 @@ def test_dev_outbox_when_no_smtp_is_configured(make_app, tmp_path):
     response = client.post("/api/v1/registrations", json={
         "email": "dev@example.com", "username": "devuser", "password": "correct horse battery"})
     assert response.status_code == 202
-    from authsvc.services.worker import MailWorker
+    from authsvc.services.mail import MailWorker
 
     assert MailWorker(app).drain() == ["sent"]
     files = list((tmp_path / "outbox").glob("*.eml"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from authsvc.services import mail, mailqueue
+from authsvc.services import mail
 
 from .support import RedisServer, settings_env, wait_until
 
@@ -115,7 +115,7 @@ def test_killed_worker_loses_nothing(make_app, base_config, smtp_server):
     seen = [m["message"]["X-Authsvc-Job"] for m in smtp_server.recorder.messages]
     assert sorted(seen) == sorted(ids)  # every message exactly once
     with app.app_context():
-        assert mailqueue.depth() == 0
+        assert mail.queue_depth() == 0
 
 
 def test_embedded_worker_thread_is_started_by_the_first_request(make_app, tmp_path):

@@ -2,7 +2,7 @@
 
 from flask import g, jsonify
 
-from ..services import notices, recovery, tokens
+from ..services import mail, recovery, tokens
 from . import bp
 from .auth import require_recent_password, token_required
 from .inputs import json_body
@@ -57,5 +57,5 @@ def change_email_confirm():
 @token_required
 def notifications():
     body = json_body(new_device=(bool, True))
-    notices.set_new_device(g.user, body["new_device"])
+    mail.set_new_device(g.user, body["new_device"])
     return jsonify({"new_device": g.user.notify_new_device})

@@ -3,7 +3,7 @@
 from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
-from ..services import auditlog, invites, mailstats, recovery, users
+from ..services import auditlog, invites, mail, recovery, users
 from . import bp
 from .auth import admin_required
 from .inputs import json_body, query_int
@@ -51,12 +51,11 @@ def admin_invites():
 @bp.post("/admin/invites")
 @admin_required
 def admin_create_invites():
-    body = json_body(all_cnt=(int, False), expire_date=(str, False, 32), count=(int, False),
+    body = json_body(uses=(int, False), expires=(str, False, 32), count=(int, False),
                      code=(str, False, 64))
     created = invites.create_invites(count=1 if body["count"] is None else body["count"],
-                                     all_cnt=1 if body["all_cnt"] is None else body["all_cnt"],
-                                     expire_date=invites.parse_expiry(body["expire_date"]),
-                                     created_by=g.user, code=body["code"])
+                                     uses=1 if body["uses"] is None else body["uses"],
+                                     expires=body["expires"], created_by=g.user, code=body["code"])
     return jsonify({"items": [invites.describe(i) for i in created]}), 201
 
 
@@ -86,7 +85,7 @@ def admin_audit():
 @bp.get("/admin/mail-stats")
 @admin_required
 def admin_mail_stats():
-    return jsonify(mailstats.overview())
+    return jsonify(mail.overview())
 
 
 @bp.get("/admin/dashboard")

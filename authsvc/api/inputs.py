@@ -16,7 +16,10 @@ SURROGATES = re.compile("[\ud800-\udfff]")  # unpaired halves a JSON "\ud800" es
 
 
 def json_body(**spec):
-    """Return {name: value} for the fields in spec: name=(type, required[, max_length])."""
+    """Return {name: value} for the fields in spec: name=(type, required[, max_length]).
+
+    A field the spec does not name is an error (400 naming it), not silently dropped.
+    """
     if not request.is_json:
         raise InvalidInput(message=_("Send a JSON object with Content-Type: application/json."),
                            status=400)
@@ -29,6 +32,9 @@ def json_body(**spec):
     if not isinstance(data, dict):
         raise InvalidInput(message=_("The request body must be a JSON object."), status=400)
     values, errors = {}, {}
+    for name in data:
+        if name not in spec:  # a misspelt or foreign field would otherwise be silently lost
+            errors[str(name)[:64]] = [_("Unknown field.")]
     for name, rule in spec.items():
         kind, required = rule[0], rule[1]
         limit = rule[2] if len(rule) > 2 else DEFAULT_MAX

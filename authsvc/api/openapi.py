@@ -211,9 +211,10 @@ PATHS = {
             "201": json_answer("Created", ref("InvitesCreated"), {"disable": {
                 "operationId": "admin_disable_invite",
                 "parameters": {"path.code": "$response.body#/items/0/code"}}})},
-            body=dict(all_cnt=(int, False, None, {"minimum": 1, "maximum": 100000, "description": "uses (1)"}),
-                      expire_date=(str, False, 32, dict(DAY, description="YYYY-MM-DD (usable through that day, "
-                                                                        "UTC) or ISO 8601 time; years 2-9998")),
+            body=dict(uses=(int, False, None, {"minimum": 1, "maximum": 100000,
+                                               "description": "registrations per code (1)"}),
+                      expires=(str, False, 32, dict(DAY, description="the last valid day, YYYY-MM-DD (UTC), "
+                                                                    "as the CLI's --expires; years 2-9998")),
                       count=(int, False, None, {"minimum": 1, "maximum": 500, "description": "how many (1)"}),
                       code=(str, False, 64, {"description": "an admin-chosen code (6+ letters, digits, - or _)"})),
             auth="admin", errors=(422,)),

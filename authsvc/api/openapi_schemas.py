@@ -125,17 +125,17 @@ SCHEMAS = {
     "Notifications": obj(new_device=BOOL),
     "Session": obj(id={"type": "string", "description": "public id: DELETE /me/sessions/{id}"},
                    kind={"type": "string", "enum": ["web", "api"]}, ip=nullable(STR),
-                   device=nullable(STR), created=nullable(NUMBER), last_seen=nullable(NUMBER),
+                   device=nullable(STR), created=nullable(TIME), last_seen=nullable(TIME),
                    current=BOOL, method=nullable(STR)),
     "SessionList": obj(items={"type": "array", "items": ref("Session")}, total=INT),
     "UserSummary": obj(**USER, active=BOOL, last_login_at=nullable(TIME),
                        password_changed_at=nullable(TIME), locked=BOOL, sessions=INT),
     "UserPage": page_of("UserSummary"),
-    "Invite": obj(code=STR, all_cnt=INT, used_cnt=INT,
+    "Invite": obj(code=STR, uses={**INT, "description": "registrations the code allows"},
+                  used={**INT, "description": "registrations made with it"},
                   status={"type": "string", "enum": INVITE_STATUSES},
-                  expire_date=nullable({**TIME, "description": "the first moment the code no longer works"}),
-                  valid_through=nullable({"type": "string", "format": "date",
-                                          "description": "the last day (UTC) the code works"}),
+                  expires=nullable({"type": "string", "format": "date",
+                                    "description": "the last day (UTC) the code works, as given"}),
                   created_at=nullable(TIME), created_by=nullable(STR),
                   users={"type": "array", "items": obj(id=nullable(INT), username=nullable(STR),
                                                        used_at=nullable(TIME))}),
@@ -180,4 +180,5 @@ def request_schema(**spec):
         else:
             schema = nullable(schema)
         properties[name] = schema
-    return {"type": "object", "required": required, "properties": properties}
+    # closed: a field the endpoint does not take is a 400 naming it (inputs.json_body)
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}

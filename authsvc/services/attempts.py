@@ -18,7 +18,7 @@ from .. import keys
 from ..errors import AccountLocked, CaptchaRequired, InvalidCredentials
 from ..extensions import redis_client
 from ..requestinfo import client_net
-from . import audit, metrics, notices, passwords
+from . import audit, mail, metrics, passwords
 
 SLOT_SECONDS = 30  # far above one bcrypt check; only a crashed process leaves a slot that long
 
@@ -160,6 +160,6 @@ def check_password(slot, user, password, login):
         ttl = keys.lockout_ttl()
         audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
         if user is not None:
-            notices.security_alert(user, "lockout", minutes=ttl // 60)
+            mail.security_alert(user, "lockout", minutes=ttl // 60)
         raise AccountLocked(ttl)
     raise InvalidCredentials()

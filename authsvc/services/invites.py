@@ -1,7 +1,7 @@
 """Invite codes: create, check, take one use atomically, disable."""
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -85,14 +85,16 @@ def take_use(code, user):
     db.session.add(InviteUse(invite_id=invite_id, user=user))
 
 
-def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=None):
-    """Create `count` codes (or one admin-chosen `code`); returns them."""
+def create_invites(count=1, uses=1, expires=None, created_by=None, code=None):
+    """Create `count` codes (or one admin-chosen `code`) allowing `uses` registrations each,
+    usable through the day `expires` ('2026-12-31', UTC) when given; returns them."""
     if count < 1 or count > 500:
         raise InvalidInput({"count": [_("Create between 1 and 500 codes at a time.")]})
-    if all_cnt < 1 or all_cnt > 100000:
-        raise InvalidInput({"all_cnt": [_("Uses must be between 1 and 100000.")]})
+    if uses < 1 or uses > 100000:
+        raise InvalidInput({"uses": [_("Uses must be between 1 and 100000.")]})
+    expire_date = parse_expiry(expires)
     if expire_date is not None and expire_date <= utcnow():
-        raise InvalidInput({"expire_date": [_("The expiry date must be in the future.")]})
+        raise InvalidInput({"expires": [_("The expiry date must be in the future.")]})
     if code is not None:
         code = normalize_invite(code)
         if len(code) < 6:
@@ -100,7 +102,7 @@ def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=N
         if db.session.execute(db.select(InviteCode.id).filter_by(code=code)).first():
             raise InvalidInput({"code": [_("This code already exists.")]})
         count = 1
-    invites = [InviteCode(code=code or generate_invite_code(), all_cnt=all_cnt,
+    invites = [InviteCode(code=code or generate_invite_code(), all_cnt=uses,
                           expire_date=expire_date, created_by=created_by) for _ in range(count)]
     db.session.add_all(invites)
     try:
@@ -109,8 +111,7 @@ def create_invites(count=1, all_cnt=1, expire_date=None, created_by=None, code=N
         db.session.rollback()
         raise InvalidInput({"code": [_("This code already exists.")]}) from None
     audit.record("invite.created", actor=created_by,
-                 detail={"count": count, "all_cnt": all_cnt,
-                         "expire_date": expire_date.isoformat() if isinstance(expire_date, datetime) else None})
+                 detail={"count": count, "uses": uses, "expires": _last_day(expire_date)})
     return invites
 
 
@@ -152,11 +153,8 @@ def recent(status=None, limit=500):
 def describe(invite):
     """An invite as the admin API and pages show it, with who used it."""
     return {
-        "code": invite.code, "all_cnt": invite.all_cnt, "used_cnt": invite.used_cnt,
-        "status": invite.status, "expire_date": iso(invite.expire_date),
-        # expire_date is the first moment it no longer works; people think in last valid days
-        "valid_through": (invite.expire_date - timedelta(seconds=1)).date().isoformat()
-        if invite.expire_date else None,
+        "code": invite.code, "uses": invite.all_cnt, "used": invite.used_cnt,
+        "status": invite.status, "expires": _last_day(invite.expire_date),
         "created_at": iso(invite.created_at),
         "created_by": invite.created_by.username if invite.created_by else None,
         "users": [{"id": use.user_id, "username": use.user.username if use.user else None,
@@ -165,7 +163,13 @@ def describe(invite):
 
 
 def parse_expiry(value):
-    """'2026-12-31' means usable through that whole day (UTC)."""
+    """'2026-12-31' means usable through that whole day (UTC): stored as its end."""
     from .auditlog import parse_day
 
-    return parse_day(value, "expire_date", end=True) if value else None
+    return parse_day(value, "expires", end=True) if value else None
+
+
+def _last_day(expire_date):
+    """The stored bound is the first moment the code no longer works; people give and read
+    the last valid day, so that is what goes out (the same form as it came in)."""
+    return (expire_date - timedelta(seconds=1)).date().isoformat() if expire_date else None

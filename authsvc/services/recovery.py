@@ -15,7 +15,7 @@ from ..errors import CodeExpired, Conflict, InvalidCredentials, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import audit, captcha, codes, devices, mail, notices, passwords, second_step, sendlimits, signin, tokens
+from . import audit, captcha, codes, devices, mail, passwords, second_step, sendlimits, signin, tokens
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
 
@@ -68,7 +68,7 @@ def confirm_reset(email, code, new_password):
     devices.forget_all(user)
     signin.clear_lockout(user)
     audit.record("password.reset", user=user)
-    notices.security_alert(user, "password_reset")
+    mail.security_alert(user, "password_reset")
     if current_app.config["AUTO_LOGIN_AFTER_RESET"]:
         return user, second_step.signed_in(user, None, "password", via="reset")
     return user, None
@@ -86,7 +86,7 @@ def change_password(user, current_password, new_password, keep=None):
     _set_password(user, new_password, "new_password")
     tokens.end_all(user, keep=keep)
     audit.record("password.changed", user=user)
-    notices.security_alert(user, "password_changed")
+    mail.security_alert(user, "password_changed")
     return user
 
 
@@ -129,5 +129,5 @@ def confirm_email_change(user, code):
         db.session.rollback()
         raise Conflict({"new_email": [_("This address is now in use by another account.")]}) from None
     audit.record("email.changed", user=user, detail={"old": mask_email(old_email)})
-    notices.security_alert(user, "email_changed", to=old_email, new_email=mask_email(new_email))
+    mail.security_alert(user, "email_changed", to=old_email, new_email=mask_email(new_email))
     return user

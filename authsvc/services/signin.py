@@ -13,8 +13,8 @@ from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User
 from ..requestinfo import client_net
-from . import (attempts, audit, captcha, codes, devices, mail, metrics, notices, passwords, second_step,
-               sendlimits, tokens)
+from . import (attempts, audit, captcha, codes, devices, mail, metrics, passwords, second_step, sendlimits,
+               tokens)
 from .validation import normalize_code, normalize_email, normalize_login
 
 SignedIn, SecondFactorChallenge = second_step.SignedIn, second_step.SecondFactorChallenge
@@ -79,7 +79,7 @@ def _recognise_device(user, device_token):
     if devices.is_known(user, device_token):
         return device_token
     if current_app.config["NOTIFY_NEW_DEVICE"]:
-        notices.new_device(user)
+        mail.new_device(user)
     return devices.remember(user)
 
 

@@ -10,12 +10,13 @@ import hmac
 import json
 import secrets
 import time
+from datetime import datetime, timezone
 
 from .. import keys
 from ..crypto import token_hash
 from ..errors import NotFound, Unauthorized
 from ..extensions import db, redis_client
-from ..models import User, new_epoch
+from ..models import User, iso, new_epoch
 from ..requestinfo import client_ip, describe_device, user_agent
 from . import audit
 
@@ -133,7 +134,14 @@ def list_sessions(user, current=None):
         })
     if dead:
         redis_client.hdel(index, *dead)
-    return sorted(result, key=lambda s: -(s["last_seen"] or 0))
+    result.sort(key=lambda s: -(s["last_seen"] or 0))
+    for item in result:  # ISO 8601 with an offset, like every other time the service gives out
+        item["created"], item["last_seen"] = _iso(item["created"]), _iso(item["last_seen"])
+    return result
+
+
+def _iso(unix_time):
+    return iso(datetime.fromtimestamp(unix_time, tz=timezone.utc).replace(tzinfo=None)) if unix_time else None
 
 
 def end_one(user, public_id, current=None):

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, notices, passwords, signin, tokens
+from . import audit, mail, passwords, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
@@ -57,7 +57,7 @@ def deactivate(user, actor):
     user.active = False
     tokens.end_all(user)
     audit.record("admin.user_deactivated", user=user, actor=actor)
-    notices.security_alert(user, "deactivated")
+    mail.security_alert(user, "deactivated")
     return user
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user
 
 from ..errors import ServiceError
 from ..extensions import csrf
-from ..services import notices, recovery, tokens
+from ..services import mail, recovery, tokens
 from .auth_helpers import (apply_error, current_session_hash, end_browser_session,
                            password_session_required)
 from .forms import ChangeEmailForm, ChangePasswordForm, CodeForm, EmptyForm
@@ -97,7 +97,7 @@ def change_email_verify():
 @bp.post("/account/notifications")
 @login_required
 def notifications():
-    notices.set_new_device(current_user._get_current_object(), request.form.get("new_device") == "on")
+    mail.set_new_device(current_user._get_current_object(), request.form.get("new_device") == "on")
     flash(_("Your notification settings were saved."), "success")
     return redirect(url_for("account.index"))
 
@@ -105,10 +105,10 @@ def notifications():
 @bp.route("/notifications/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed token is the credential; mail clients post here (RFC 8058)
 def unsubscribe(token):
-    user = notices.unsubscribe_account(token)
+    user = mail.unsubscribe_account(token)
     if user is None:
         return render_template("account/unsubscribed.html", ok=False), 404
     if request.method == "POST":
-        notices.set_new_device(user, False, via="unsubscribe_link")
+        mail.set_new_device(user, False, via="unsubscribe_link")
         return render_template("account/unsubscribed.html", ok=True, done=True)
     return render_template("account/unsubscribed.html", ok=True, done=False, form=EmptyForm())

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import ServiceError
-from ..services import auditlog, invites, mailstats, recovery, users
+from ..services import auditlog, invites, mail, recovery, users
 from .auth_helpers import apply_error, password_session_required
 from .forms import EmptyForm, InviteForm
 
@@ -48,7 +48,7 @@ def _page():
 @bp.get("")
 @admin_required
 def index():
-    return render_template("admin/index.html", figures=users.dashboard(), mail=mailstats.overview())
+    return render_template("admin/index.html", figures=users.dashboard(), mail=mail.overview())
 
 
 @bp.get("/users")
@@ -101,8 +101,8 @@ def invite_list():
     if form.validate_on_submit():
         try:
             created = invites.create_invites(
-                count=form.count.data or 1, all_cnt=form.all_cnt.data or 1,
-                expire_date=invites.parse_expiry(form.expire_date.data), created_by=current_user._get_current_object(),
+                count=form.count.data or 1, uses=form.uses.data or 1,
+                expires=form.expires.data, created_by=current_user._get_current_object(),
                 code=form.code.data or None)
         except ServiceError as error:
             status = apply_error(form, error)

@@ -114,8 +114,8 @@ class ReauthForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     count = IntegerField(_l("How many codes"), default=1, render_kw={"min": 1, "max": 500})
-    all_cnt = IntegerField(_l("Uses per code"), default=1, render_kw={"min": 1})
-    expire_date = StringField(_l("Expires on (optional)"), validators=[Optional()],
-                              render_kw={"type": "date"})
+    uses = IntegerField(_l("Uses per code"), default=1, render_kw={"min": 1})
+    expires = StringField(_l("Expires on (optional)"), validators=[Optional()],
+                          render_kw={"type": "date"})
     code = StringField(_l("Choose the code yourself (optional)"), validators=[Optional()],
                        render_kw={"maxlength": 64})

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from ..extensions import db, redis_client
-from ..services import mailqueue, metrics
+from ..services import mail, metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -46,7 +46,7 @@ def prometheus():
             or not expected and not current_app.config["METRICS_PUBLIC"]:
         return jsonify({"error": {"code": "unauthorized", "message": "metrics token required"}}), 401
     try:
-        metrics.MAIL_QUEUE_DEPTH.set(mailqueue.depth())
+        metrics.MAIL_QUEUE_DEPTH.set(mail.queue_depth())
     except Exception:  # noqa: BLE001 - metrics must answer even when Redis does not
         pass
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

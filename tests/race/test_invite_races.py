@@ -23,7 +23,7 @@ def _wrong_invite(outcome):
 
 def test_sanity_registration_with_a_real_invite(server, state, client_for):
     with state.app.app_context():
-        code = invites.create_invites(count=1, all_cnt=3)[0].code
+        code = invites.create_invites(count=1, uses=3)[0].code
         db.session.remove()
     client = client_for(server)
     missing = client.post("/registrations", {"email": "carol@example.com", "username": "carol",

@@ -230,7 +230,7 @@ def test_item_22_the_answer_never_leaves_the_server(client):
 # --- item 23 --------------------------------------------------------------------------------
 def test_item_23_generated_invite_codes_carry_at_least_64_bits(app, api):
     token = admin_token(app, api)
-    created = api.post("/admin/invites", json={"count": 300, "all_cnt": 1}, token=token)
+    created = api.post("/admin/invites", json={"count": 300, "uses": 1}, token=token)
     assert created.status_code == 201
     raw = [item["code"].replace("-", "") for item in created.get_json()["items"]]
     assert len(set(raw)) == 300

@@ -11,7 +11,7 @@ from http.cookies import SimpleCookie
 from authsvc.config import from_environment
 from authsvc.extensions import db
 from authsvc.models import InviteCode
-from authsvc.services import notices
+from authsvc.services import mail
 
 from .helpers import (ADMIN_PASSWORD, COOKIE, NEW_PASSWORD, PASSWORD, PRODUCTION, Api_for, Browser_for,
                       api_login, audit_events, create_admin, csrf_of, decodings, force_codes, get_user,
@@ -182,7 +182,7 @@ def _admin_world(make_service):
     with app.app_context():
         db.session.add(InviteCode(code="KEEP-ME-ALIVE", all_cnt=3))
         db.session.commit()
-        unsubscribe = notices.unsubscribe_url(get_user(app, username="alice")).rsplit("/", 1)[1]
+        unsubscribe = mail.unsubscribe_url(get_user(app, username="alice")).rsplit("/", 1)[1]
     session_id = re.search(r"/account/sessions/([0-9a-f]{16})/end",
                            admin.get("/account").get_data(as_text=True)).group(1)
     values = {"user_id": user["id"], "action": "deactivate", "code": "KEEP-ME-ALIVE", "public_id": session_id,

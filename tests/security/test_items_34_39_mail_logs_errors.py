@@ -169,7 +169,7 @@ def test_item_36_admin_actions_and_page_flows_are_audited_with_every_field(make_
     api.post(f"/admin/users/{target}/send-reset", token=admin, headers=headers, ip="198.51.100.21")
     api.post(f"/admin/users/{target}/deactivate", token=admin, headers=headers, ip="198.51.100.21")
     api.post(f"/admin/users/{target}/activate", token=admin, headers=headers, ip="198.51.100.21")
-    code = api.post("/admin/invites", json={"count": 1, "all_cnt": 2}, token=admin, headers=headers,
+    code = api.post("/admin/invites", json={"count": 1, "uses": 2}, token=admin, headers=headers,
                     ip="198.51.100.21").get_json()["items"][0]["code"]
     api.delete(f"/admin/invites/{code}", token=admin, headers=headers, ip="198.51.100.21")
     now = datetime.now(timezone.utc)

@@ -113,20 +113,20 @@ class Mailbox:
         self.server = server
 
     def deliver(self):
-        from authsvc.services.worker import MailWorker
+        from authsvc.services.mail import MailWorker
 
         return MailWorker(self.app, worker_id="test-worker").drain()
 
     def deliver_all(self, timeout=10.0):
         """Deliver until nothing waits, retries included; returns every outcome."""
-        from authsvc.services import mailqueue
+        from authsvc.services import mail
 
         outcomes = []
         deadline = time.time() + timeout
         while time.time() < deadline:
             outcomes += self.deliver()
             with self.app.app_context():
-                if mailqueue.depth() == 0:
+                if mail.queue_depth() == 0:
                     return outcomes
             time.sleep(0.05)
         raise AssertionError(f"mail still queued after {timeout} s: {outcomes}")

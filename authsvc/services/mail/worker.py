@@ -9,9 +9,15 @@ import uuid
 
 import redis
 
-from . import delivery, mailqueue, mailstats, metrics, smtpconn
+from .. import metrics
+from . import delivery, queue, smtpconn, stats
+from .delivery import Outcome, Result
 
 log = logging.getLogger("authsvc.mail")
+
+# the delivery figure each result adds to (the per-provider ones are counted per attempt)
+COUNTED = {Result.EXPIRED: "expired", Result.DUPLICATE: "duplicate", Result.SUPPRESSED: "suppressed",
+           Result.RETRY: "retried", Result.FAILED: "gave_up", Result.ERROR: "error"}
 
 
 class MailWorker:
@@ -34,31 +40,44 @@ class MailWorker:
         with self.app.app_context():
             if self._requeue_own:
                 # After a Redis outage a claimed job may sit in our own list: hand it back.
-                mailqueue.requeue_claimed(self.worker_id)
+                queue.requeue_claimed(self.worker_id)
                 self._requeue_own = False
-            mailqueue.heartbeat(self.worker_id)
-            mailqueue.promote_due()
-            mailqueue.reap_dead_workers()
-            metrics.MAIL_QUEUE_DEPTH.set(mailqueue.depth())
+            queue.heartbeat(self.worker_id)
+            queue.promote_due()
+            queue.reap_dead_workers()
+            metrics.MAIL_QUEUE_DEPTH.set(queue.depth())
         smtpconn.close_idle()
 
     def process_one(self, block=True):
-        """Claim and deliver one job; returns its outcome or None when the queue is empty."""
+        """Claim, deliver and settle one job; returns its result ("sent", "retry", …) or None
+        when the queue is empty."""
         self.housekeeping()
         with self.app.app_context():
-            job_id = (mailqueue.claim(self.worker_id, self.block_seconds) if block
-                      else mailqueue.claim_now(self.worker_id))
+            job_id = (queue.claim(self.worker_id, self.block_seconds) if block
+                      else queue.claim_now(self.worker_id))
             if job_id is None:
                 return None
             try:
-                return delivery.process_job(self.worker_id, job_id)
+                outcome = delivery.process_job(job_id)
             except redis.RedisError:
-                raise
+                raise  # the job stays claimed; run() hands it back once Redis answers again
             except Exception:  # noqa: BLE001 - a job that breaks the code must not loop forever
                 log.exception("mail job %s dropped after an unexpected error", job_id)
-                mailqueue.ack(self.worker_id, job_id, sent=False)
-                mailstats.count("error")
-                return "error"
+                outcome = Outcome(Result.ERROR)
+            self.settle(job_id, outcome)
+            return outcome.result.value
+
+    def settle(self, job_id, outcome):
+        """The one place a claimed job leaves this worker: due again later, or acknowledged
+        (done with for good, remembered as sent when it was), then counted."""
+        if outcome.result is Result.RETRY:
+            queue.retry_later(self.worker_id, outcome.job, outcome.delay)
+        else:
+            queue.ack(self.worker_id, job_id, sent=outcome.result is Result.SENT)
+        if outcome.result in COUNTED:
+            stats.count(COUNTED[outcome.result])
+        if outcome.fell_back:
+            stats.count("fell_back")
 
     def drain(self):
         """Deliver everything that is due now; returns the outcomes (tests, CLI)."""
@@ -88,7 +107,7 @@ class MailWorker:
         smtpconn.close_all()
         try:
             with self.app.app_context():
-                mailqueue.retire(self.worker_id)
+                queue.retire(self.worker_id)
         except redis.RedisError:
             pass
 

@@ -1,4 +1,9 @@
-"""A reliable mail queue in Redis: claim by BLMOVE into a per-worker list, ack after SMTP.
+"""The mail queue in Redis: sealed jobs go in on the request side; workers claim them by BLMOVE
+into a per-worker list and settle them after SMTP.
+
+The request stores a sealed job and returns. Whether the address has an account is decided by
+the worker (the job's `account` rule), so requests for registered and unregistered addresses do
+the same work and take the same time.
 
 A job is removed from its worker's processing list only once the SMTP server accepted it
 (or it was dropped for good). A worker that dies leaves its claimed jobs behind; any
@@ -7,10 +12,64 @@ other worker hands them out again once the dead worker's heartbeat has expired.
 
 import json
 import time
+import uuid
 
-from .. import crypto, keys
-from ..extensions import redis_client
+from flask_babel import get_locale
 
+from ... import crypto, keys
+from ...extensions import redis_client
+from ...requestinfo import client_ip, user_agent
+from .. import codes
+
+NOTICE_TTL = 2 * 86400  # a notice without a secret may wait two days for delivery
+
+# account rules, applied by the worker once it knows whether the address has an account
+ALWAYS = "always"
+IF_ACCOUNT = "if_account"  # send only to an active account's address (reset, code login)
+IF_NO_ACCOUNT = "if_no_account"  # send; but to an account's owner send `alternate` instead
+
+
+def current_language():
+    locale = get_locale()
+    return locale.language if locale else "zh"
+
+
+def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alternate=None,
+               essential=True, lang=None):
+    """Seal a mail job into Redis and queue it; returns the job id."""
+    now = time.time()
+    job = {
+        "id": uuid.uuid4().hex,
+        "template": template,
+        "to": to,
+        "lang": lang or current_language(),
+        "ctx": dict(context, ip=client_ip(), ua=user_agent(), at=now),
+        "account": account,
+        "alternate": alternate,
+        "essential": essential,
+        "queued_at": now,
+        "attempt": 0,
+    }
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.set(keys.mail_job(job["id"]), _seal(job), ex=int(ttl))
+    pipe.lpush(keys.MAIL_QUEUE, job["id"])
+    pipe.execute()
+    return job["id"]
+
+
+def send_code(purpose, to, flow=None, context=None, **options):
+    """Issue a fresh code for (purpose, address[, flow]) and queue its mail; the job expires with it."""
+    code = codes.issue_code(purpose, to, flow)
+    ttl = keys.code_ttl(purpose)
+    context = dict(context or {}, code=code, purpose=purpose, minutes=ttl // 60)
+    return queue_mail("verification", to, context, ttl=ttl, **options)
+
+
+def _seal(job):
+    return crypto.seal(json.dumps(job).encode())
+
+
+# --- worker side --------------------------------------------------------------------------
 # KEYS: delayed zset, queue. ARGV: now. Moves due retries back onto the queue.
 PROMOTE_LUA = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
@@ -104,7 +163,7 @@ def ack(worker_id, job_id, sent):
 def retry_later(worker_id, job, delay):
     """Store the job's new attempt count and schedule it `delay` seconds from now."""
     pipe = redis_client.pipeline(transaction=True)
-    pipe.set(keys.mail_job(job["id"]), crypto.seal(json.dumps(job).encode()), keepttl=True, xx=True)
+    pipe.set(keys.mail_job(job["id"]), _seal(job), keepttl=True, xx=True)
     pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
     pipe.execute()

@@ -1,4 +1,9 @@
-"""The worker side of mail: pick a provider, send over SMTP, retry, fall back, count."""
+"""The worker side of mail: pick a provider, send over SMTP, decide retry or fallback.
+
+process_job() only decides: it returns an Outcome, and the worker settles that with the queue
+(acknowledge, or schedule the retry) in one place. Acceptance is recorded here, the moment the
+server answers 250, because a worker killed after that point must not send the message again.
+"""
 
 import logging
 import smtplib
@@ -6,15 +11,17 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from flask import current_app
 from flask_mail import BadHeaderError, Connection
 
-from ..extensions import db, mail
-from ..models import User
-from . import mailqueue, mailstats, smtpconn
-from .mail import IF_ACCOUNT, IF_NO_ACCOUNT, compose
+from ...extensions import db, mail
+from ...models import User
+from . import queue, smtpconn, stats
+from .compose import compose
+from .queue import IF_ACCOUNT, IF_NO_ACCOUNT
 from .wire import WireMessage
 
 log = logging.getLogger("authsvc.mail")
@@ -32,6 +39,29 @@ class Provider:
     username: str = ""
     password: str = ""
     sender: str = ""
+
+
+class Result(StrEnum):
+    """What became of a claimed job (the words drain() and the CLI report)."""
+
+    SENT = "sent"  # accepted by a server (recorded at its 250)
+    REJECTED = "rejected"  # refused for good (5xx, bad header): never retried
+    RETRY = "retry"  # a transient failure: due again after Outcome.delay
+    FAILED = "failed"  # the retries are spent: given up
+    EXPIRED = "expired"  # the job's content expired with its secret, or can't be read
+    DUPLICATE = "duplicate"  # accepted once already: the same Message-ID is never sent again
+    SUPPRESSED = "suppressed"  # the account rule leaves nobody to send it to
+    ERROR = "error"  # the code broke on this job: dropped rather than looped on
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """process_job's verdict on one job; the worker settles it with the queue once."""
+
+    result: Result
+    job: dict | None = None  # RETRY: the job as it is stored again (its next attempt number)
+    delay: float = 0.0  # RETRY: seconds until it is due
+    fell_back: bool = False  # the fallback provider decided it
 
 
 class PermanentFailure(Exception):
@@ -144,68 +174,58 @@ def _write_outbox(message):
 TRANSIENT = (smtplib.SMTPException, OSError, socket.timeout)
 
 
-def process_job(worker_id, job_id):
-    """Deliver one claimed job: send, schedule a retry, fall back, or drop it; returns outcome."""
-    job = mailqueue.load(job_id)
+def process_job(job_id):
+    """Deliver one claimed job: send, fall back, or decide on a retry; returns its Outcome.
+
+    The job is neither acknowledged nor requeued here: the caller settles the Outcome.
+    """
+    job = queue.load(job_id)
     if job is None:
-        mailqueue.ack(worker_id, job_id, sent=False)
-        mailstats.count("expired")
-        return "expired"
-    if mailqueue.already_sent(job_id):
-        mailqueue.ack(worker_id, job_id, sent=False)
-        mailstats.count("duplicate")
-        return "duplicate"
+        return Outcome(Result.EXPIRED)
+    if queue.already_sent(job_id):
+        return Outcome(Result.DUPLICATE)
     template, user = _resolve_recipient(job)
     if template is None:
-        mailqueue.ack(worker_id, job_id, sent=False)
-        mailstats.count("suppressed")
-        return "suppressed"
+        return Outcome(Result.SUPPRESSED)
     primary, fallback = providers()
     delays = retry_delays()
     attempt = job.get("attempt", 0)
     retries_left = attempt < len(delays)
-    if not mailstats.circuit_open(primary.name):
-        outcome = _try(primary, job, template, user)
-        if outcome != "failed":
-            mailqueue.ack(worker_id, job_id, sent=outcome == "sent")
-            return outcome
+    if not stats.circuit_open(primary.name):
+        result = _try(primary, job, template, user)
+        if result is not Result.FAILED:
+            return Outcome(result)
     # The primary failed or its circuit is open. Fall back once the primary's retries are
     # spent, or at once while its circuit is open.
-    use_fallback = fallback and not mailstats.circuit_open(fallback.name) and (
-        not retries_left or mailstats.circuit_open(primary.name))
+    use_fallback = fallback and not stats.circuit_open(fallback.name) and (
+        not retries_left or stats.circuit_open(primary.name))
     if use_fallback:
-        outcome = _try(fallback, job, template, user)
-        if outcome != "failed":
-            mailqueue.ack(worker_id, job_id, sent=outcome == "sent")
-            mailstats.count("fell_back")
-            return outcome
+        result = _try(fallback, job, template, user)
+        if result is not Result.FAILED:
+            return Outcome(result, fell_back=True)
     if retries_left:
-        job["attempt"] = attempt + 1
-        mailqueue.retry_later(worker_id, job, delays[attempt])
-        mailstats.count("retried")
-        return "retry"
-    mailqueue.ack(worker_id, job_id, sent=False)
-    mailstats.count("gave_up")
+        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delays[attempt])
     log.warning("mail job %s given up after %d attempts", job_id, attempt + 1)
-    return "failed"
+    return Outcome(Result.FAILED)
 
 
 def _try(provider, job, template, user):
+    """One attempt through one provider: SENT, REJECTED or FAILED (transient)."""
     try:
         message = build_message(job, provider, template, user)
-        send_with(provider, message, on_accepted=lambda: mailqueue.mark_sent(job["id"]))
+        send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
     except PermanentFailure as exc:
-        mailstats.record(provider.name, "rejected")
+        stats.record(provider.name, "rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
-        return "rejected"
+        return Result.REJECTED
     except TRANSIENT as exc:
-        mailstats.record(provider.name, "failed")
-        mailstats.provider_failed(provider.name)
+        stats.record(provider.name, "failed")
+        stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
-        return "failed"
-    mailstats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
-    mailstats.provider_ok(provider.name)
-    return "sent"
+        return Result.FAILED
+    stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
+    stats.provider_ok(provider.name)
+    return Result.SENT
 
 
 def _resolve_recipient(job):

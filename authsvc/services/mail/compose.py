@@ -1,70 +1,17 @@
-"""Queue mail jobs (request side) and compose messages from templates (worker side).
-
-The request stores a sealed job in Redis and returns. Whether the address has an account
-is decided by the worker (`account` rule), so requests for registered and unregistered
-addresses do the same work and take the same time.
+"""Compose a mail job into a message in its language: subject, text and HTML from the templates
+in templates/email/, and the List-Unsubscribe headers of a non-essential notice (worker side).
 """
 
-import json
 import time
-import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from flask_babel import force_locale, get_locale, gettext as _
+from flask_babel import force_locale, gettext as _
 
-from .. import crypto, keys
-from ..extensions import redis_client
-from ..requestinfo import client_ip, describe_device, user_agent
-from . import codes
+from ...requestinfo import describe_device
 
-NOTICE_TTL = 2 * 86400  # a notice without a secret may wait two days for delivery
-
-# account rules, applied by the worker once it knows whether the address has an account
-ALWAYS = "always"
-IF_ACCOUNT = "if_account"  # send only to an active account's address (reset, code login)
-IF_NO_ACCOUNT = "if_no_account"  # send; but to an account's owner send `alternate` instead
-
-
-def current_language():
-    locale = get_locale()
-    return locale.language if locale else "zh"
-
-
-def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alternate=None,
-               essential=True, lang=None):
-    """Seal a mail job into Redis and queue it; returns the job id."""
-    now = time.time()
-    job = {
-        "id": uuid.uuid4().hex,
-        "template": template,
-        "to": to,
-        "lang": lang or current_language(),
-        "ctx": dict(context, ip=client_ip(), ua=user_agent(), at=now),
-        "account": account,
-        "alternate": alternate,
-        "essential": essential,
-        "queued_at": now,
-        "attempt": 0,
-    }
-    pipe = redis_client.pipeline(transaction=True)
-    pipe.set(keys.mail_job(job["id"]), crypto.seal(json.dumps(job).encode()), ex=int(ttl))
-    pipe.lpush(keys.MAIL_QUEUE, job["id"])
-    pipe.execute()
-    return job["id"]
-
-
-def send_code(purpose, to, flow=None, context=None, **options):
-    """Issue a fresh code for (purpose, address[, flow]) and queue its mail; the job expires with it."""
-    code = codes.issue_code(purpose, to, flow)
-    ttl = keys.code_ttl(purpose)
-    context = dict(context or {}, code=code, purpose=purpose, minutes=ttl // 60)
-    return queue_mail("verification", to, context, ttl=ttl, **options)
-
-
-# --- worker side --------------------------------------------------------------------------
 SUBJECTS = {
     "verification": lambda c: _("Your verification code is: %(code)s", code=c["code"]),
     "already_registered": lambda c: _("Someone tried to register with your email address"),

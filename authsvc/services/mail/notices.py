@@ -3,10 +3,11 @@
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import crypto, keys
-from ..extensions import db, redis_client
-from ..models import User
-from . import audit, mail
+from ... import crypto, keys
+from ...extensions import db, redis_client
+from ...models import User
+from .. import audit
+from .queue import queue_mail
 
 UNSUBSCRIBE_SALT = "authsvc-unsubscribe"
 
@@ -16,8 +17,8 @@ def security_alert(user, kind, to=None, essential=True, **context):
     context = dict(context, kind=kind, username=user.username)
     if not essential:
         context["unsubscribe_url"] = unsubscribe_url(user)
-    return mail.queue_mail("security_alert", to or user.email, context, essential=essential,
-                           lang=user.locale or None)
+    return queue_mail("security_alert", to or user.email, context, essential=essential,
+                      lang=user.locale or None)
 
 
 def new_device(user):

@@ -2,9 +2,10 @@
 
 from flask import current_app
 
-from .. import keys
-from ..extensions import redis_client
-from . import mailqueue, metrics
+from ... import keys
+from ...extensions import redis_client
+from .. import metrics
+from . import queue
 
 LATENCY_BUCKETS = (1, 5, 30, 60, 300)  # seconds from queueing to SMTP acceptance
 
@@ -47,7 +48,7 @@ def provider_ok(provider):
 
 def overview():
     """What the admin dashboard and /api/v1/admin/mail-stats show: the figures and the queue."""
-    return dict(figures(), queue_depth=mailqueue.depth())
+    return dict(figures(), queue_depth=queue.depth())
 
 
 def figures():
