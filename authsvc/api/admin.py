@@ -4,9 +4,9 @@ from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
 from ..services import auditlog, invites, mail, recovery, users
-from . import bp
+from . import bp, schemas
 from .auth import admin_required
-from .inputs import json_body, query_int
+from .inputs import accepts, query_int
 
 
 @bp.get("/admin/users")
@@ -50,12 +50,11 @@ def admin_invites():
 
 @bp.post("/admin/invites")
 @admin_required
-def admin_create_invites():
-    body = json_body(uses=(int, False), expires=(str, False, 32), count=(int, False),
-                     code=(str, False, 64))
-    created = invites.create_invites(count=1 if body["count"] is None else body["count"],
-                                     uses=1 if body["uses"] is None else body["uses"],
-                                     expires=body["expires"], created_by=g.user, code=body["code"])
+@accepts(schemas.InviteCreate)
+def admin_create_invites(body):
+    created = invites.create_invites(count=1 if body.count is None else body.count,
+                                     uses=1 if body.uses is None else body.uses,
+                                     expires=body.expires, created_by=g.user, code=body.code)
     return jsonify({"items": [invites.describe(i) for i in created]}), 201
 
 

@@ -35,6 +35,16 @@ def require_recent_password():
         raise ReauthenticationRequired()
 
 
+def recent_password_required(view):
+    """token_required, and for a code-only token a recent password (before the body is read)."""
+    @wraps(view)
+    @token_required
+    def wrapper(*args, **kwargs):
+        require_recent_password()
+        return view(*args, **kwargs)
+    return wrapper
+
+
 def admin_required(view):
     """401 without a token, 403 for non-admins, reauthentication for code-only tokens."""
     @wraps(view)

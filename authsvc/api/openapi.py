@@ -1,7 +1,7 @@
 """The API described as OpenAPI 3.1, served at GET /api/v1/openapi.json.
 
-Each operation is one `operation()` call below: its request body in the json_body() rule
-format of the view (tests/test_openapi.py checks they agree), its success answers, and the
+Each operation is one `operation()` call below: the view whose `@accepts(Model)` declares its
+request body (the schema comes from that model, schemas.py), its success answers, and the
 error statuses it can answer with. Schemas are in openapi_schemas.py. tests/fuzz runs
 schemathesis against this document: every status, content type, body and required header the
 API answers with must be documented here.
@@ -9,14 +9,9 @@ API answers with must be documented here.
 
 from flask import jsonify
 
-from . import bp
+from . import account, admin, bp, registration, sessions
 from .openapi_schemas import ERROR_CODES, SCHEMAS, STATUS_CODES, ref, request_schema
 
-PASSWORD = (str, True, 4096)
-CAPTCHA = {"captcha_id": (str, False, 64), "captcha_answer": (str, False, 16)}
-EMAIL = (str, True)
-CODE = (str, True, 16, {"description": "the 6 digits from the mail (spaces and dashes are ignored)"})
-REGISTRATION_ID = (str, True, 64, {"description": "the registration_id POST /registrations returned"})
 ERROR_DESCRIPTIONS = {
     400: "Malformed: not a JSON object, a field missing or of the wrong type or size, "
          "a wrong captcha or code",
@@ -49,8 +44,9 @@ def json_answer(description, schema, links=None):
 
 
 def operation(op_id, summary, ok, *, body=None, auth=None, errors=(), params=(), tag=None):
-    """One operation object. ok: {status: response}; auth: None, "user", "recent" or "admin";
-    errors: statuses (or (status, *codes) tuples) beyond those implied by body and auth."""
+    """One operation object. ok: {status: response}; body: the view, whose `body_model` is its
+    request body; auth: None, "user", "recent" or "admin"; errors: statuses (or
+    (status, *codes) tuples) beyond those implied by body and auth."""
     responses = dict(ok)
     implied = [503]
     if body is not None:
@@ -73,7 +69,7 @@ def operation(op_id, summary, ok, *, body=None, auth=None, errors=(), params=(),
         result["parameters"] = list(params)
     if body is not None:
         result["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": request_schema(**body)}}}
+            "application/json": {"schema": request_schema(body.body_model)}}}
     if auth:
         result["security"] = [{"bearerAuth": []}]
     return result
@@ -129,14 +125,14 @@ PATHS = {
             "requestBody": {"captcha_id": "$response.body#/captcha_id"}}})}, errors=(429,))},
     "/registrations": {"post": operation("registration_start", "Start a registration: the code is mailed", {
         "202": json_answer("Verification code sent", ref("VerificationSent"))},
-        body=dict(email=EMAIL, username=(str, True), password=PASSWORD, invite_code=(str, False, 64), **CAPTCHA),
+        body=registration.register,
         errors=(*CAPTCHA_ERRORS, 403, 409, 422, 429))},
     "/registrations/resend": {"post": operation("registration_resend", "Mail a new registration code", {
         "202": json_answer("A new code for this registration was mailed", ref("VerificationSent"))},
-        body=dict(email=EMAIL, registration_id=REGISTRATION_ID), errors=(400, 422, 429))},
+        body=registration.resend, errors=(400, 422, 429))},
     "/registrations/confirm": {"post": operation("registration_confirm", "Confirm the code: creates the account", {
         "201": json_answer("Account created and signed in", ref("TokenGrant"), token_links())},
-        body=dict(email=EMAIL, code=CODE, registration_id=REGISTRATION_ID), errors=(*CODE_ERRORS, 409))},
+        body=registration.confirm, errors=(*CODE_ERRORS, 409))},
     "/me": {"get": operation("account_me", "The signed-in account", {
         "200": json_answer("The account", ref("User"))}, auth="user")},
     "/sessions": {"post": operation("sessions_password", "Sign in with a login name and password", {
@@ -144,31 +140,30 @@ PATHS = {
         "202": json_answer("Second step required (second_step: code, mailed)", ref("SecondFactorChallenge"), {
             "second_factor": {"operationId": "sessions_second_factor",
                               "requestBody": {"challenge": "$response.body#/challenge"}}})},
-        body=dict(login=(str, True, 254), password=PASSWORD, **CAPTCHA, device_token=(str, False, 128)),
+        body=sessions.create_session,
         errors=(*CAPTCHA_ERRORS, (401, "invalid_credentials"), 422, 423, 429))},
     "/sessions/second-factor": {"post": operation(
         "sessions_second_factor", "Finish sign-in with the step due: the mailed code, or the password after a code", {
             "200": signed_in()},
-        body=dict(challenge=(str, True, 64), code=(str, False, 16, {"description": "when second_step is code"}),
-                  password=(str, False, 4096, {"description": "when second_step is password"})),
+        body=sessions.second_factor,
         errors=(*CODE_ERRORS, (401, "invalid_credentials"), 423))},
     "/sessions/second-factor/resend": {"post": operation("sessions_second_factor_resend", "Mail a new 2nd-step code", {
         "202": json_answer("Code sent", ref("SecondFactorResent"))},
-        body=dict(challenge=(str, True, 64)), errors=((400, "code_expired"), 429))},
+        body=sessions.second_factor_resend, errors=((400, "code_expired"), 429))},
     "/login-codes": {"post": operation("sessions_login_code", "Mail a sign-in code (same answer for unknown addresses)",
-        SENT, body=dict(email=EMAIL, **CAPTCHA), errors=(*CAPTCHA_ERRORS, CODE_LOGIN_OFF, 422, 429))},
+        SENT, body=sessions.login_code, errors=(*CAPTCHA_ERRORS, CODE_LOGIN_OFF, 422, 429))},
     "/sessions/code": {"post": operation("sessions_code", "Sign in with a mailed code", {
         "200": signed_in(),
         "202": json_answer("Second step required (second_step: password)", ref("SecondFactorChallenge"), {
             "second_factor": {"operationId": "sessions_second_factor",
                               "requestBody": {"challenge": "$response.body#/challenge"}}})},
-        body=dict(email=EMAIL, code=CODE, device_token=(str, False, 128)), errors=(*CODE_ERRORS, CODE_LOGIN_OFF))},
+        body=sessions.code_session, errors=(*CODE_ERRORS, CODE_LOGIN_OFF))},
     "/sessions/current": {"delete": operation("sessions_delete_current", "Sign out: revoke this token",
                                               NO_CONTENT, auth="user")},
     "/sessions/reauthenticate": {"post": operation("sessions_reauthenticate",
         "Confirm the password (unlocks sensitive operations for a code-only token)", {
             "200": json_answer("Confirmed", ref("Reauthenticated"))},
-        body=dict(password=PASSWORD), auth="user", errors=((401, "invalid_credentials"), 423, 429))},
+        body=sessions.reauthenticate, auth="user", errors=((401, "invalid_credentials"), 423, 429))},
     "/me/sessions": {"get": operation("account_sessions", "The account's live sessions and tokens", {
         "200": json_answer("Sessions, newest activity first", ref("SessionList"), {"end": {
             "operationId": "account_end_session",
@@ -176,21 +171,21 @@ PATHS = {
     "/me/sessions/{public_id}": {"delete": operation("account_end_session", "End one session or token",
         NO_CONTENT, auth="user", errors=(404,), params=(param("public_id", "path"),))},
     "/password-resets": {"post": operation("account_password_reset", "Mail a password reset code",
-        SENT, body=dict(email=EMAIL, **CAPTCHA), errors=(*CAPTCHA_ERRORS, 422, 429))},
+        SENT, body=account.password_reset, errors=(*CAPTCHA_ERRORS, 422, 429))},
     "/password-resets/confirm": {"post": operation("account_password_reset_confirm",
         "Set a new password with the code; ends every session and token", {
             "200": json_answer("Password reset", ref("PasswordReset"))},
-        body=dict(email=EMAIL, code=CODE, new_password=PASSWORD), errors=CODE_ERRORS)},
+        body=account.password_reset_confirm, errors=CODE_ERRORS)},
     "/me/password": {"post": operation("account_change_password", "Change the password; other sessions end", {
         "200": json_answer("Changed", ref("PasswordChanged"))},
-        body=dict(current_password=PASSWORD, new_password=PASSWORD), auth="recent", errors=(422, 423))},
+        body=account.change_password, auth="recent", errors=(422, 423))},
     "/me/email": {"post": operation("account_change_email", "Change the email address: a code goes to the new one",
-        SENT, body=dict(password=PASSWORD, new_email=EMAIL), auth="recent", errors=(422, 423, 429))},
+        SENT, body=account.change_email, auth="recent", errors=(422, 423, 429))},
     "/me/email/confirm": {"post": operation("account_change_email_confirm", "Confirm the new address with its code", {
         "200": json_answer("Changed; the old address is told", ref("EmailChanged"))},
-        body=dict(code=CODE), auth="recent", errors=(*CODE_ERRORS, 409))},
+        body=account.change_email_confirm, auth="recent", errors=(*CODE_ERRORS, 409))},
     "/me/notifications": {"post": operation("account_notifications", "Mail me when a new device signs in", {
-        "200": json_answer("Saved", ref("Notifications"))}, body=dict(new_device=(bool, True)), auth="user")},
+        "200": json_answer("Saved", ref("Notifications"))}, body=account.notifications, auth="user")},
     "/admin/users": {"get": operation("admin_users", "Search accounts, newest first", {
         "200": json_answer("One page", ref("UserPage"), {"user": {
             "operationId": "admin_user", "parameters": {"path.user_id": "$response.body#/items/0/id"}}})},
@@ -205,18 +200,13 @@ PATHS = {
     "/admin/users/{user_id}/send-reset": {"post": admin_action("send-reset", "Mail the account a reset code")},
     "/admin/invites": {
         "get": operation("admin_invites", "Invite codes (newest 1000)", {
-            "200": json_answer("Invite codes", ref("InviteList"))}, auth="admin",
+            "200": json_answer("Invite codes", ref("InviteList"))}, auth="admin", errors=((400, "invalid_input"),),
             params=(param("status", schema={"type": "string", "enum": ["active", "full", "disabled", "expired"]}),)),
         "post": operation("admin_create_invites", "Create invite codes", {
             "201": json_answer("Created", ref("InvitesCreated"), {"disable": {
                 "operationId": "admin_disable_invite",
                 "parameters": {"path.code": "$response.body#/items/0/code"}}})},
-            body=dict(uses=(int, False, None, {"minimum": 1, "maximum": 100000,
-                                               "description": "registrations per code (1)"}),
-                      expires=(str, False, 32, dict(DAY, description="the last valid day, YYYY-MM-DD (UTC), "
-                                                                    "as the CLI's --expires; years 2-9998")),
-                      count=(int, False, None, {"minimum": 1, "maximum": 500, "description": "how many (1)"}),
-                      code=(str, False, 64, {"description": "an admin-chosen code (6+ letters, digits, - or _)"})),
+            body=admin.admin_create_invites,
             auth="admin", errors=(422,)),
     },
     "/admin/invites/{code}": {"delete": operation("admin_disable_invite", "Disable an invite code", {

@@ -157,28 +157,14 @@ SCHEMAS = {
 }
 
 
-def request_schema(**spec):
-    """A request body schema from json_body()-style rules: name=(type, required[, max_length]).
+def request_schema(model):
+    """The request body schema of a pydantic model (schemas.py), without pydantic's titles."""
+    return _untitled(model.model_json_schema())
 
-    The same rules authsvc/api/inputs.py enforces: an empty string or null counts as absent.
-    """
-    from .inputs import DEFAULT_MAX
 
-    kinds = {str: "string", int: "integer", bool: "boolean"}
-    properties, required = {}, []
-    for name, rule in spec.items():
-        kind, needed = rule[0], rule[1]
-        schema = {"type": kinds[kind]}
-        if kind is str:
-            schema["maxLength"] = rule[2] if len(rule) > 2 else DEFAULT_MAX
-            if needed:
-                schema["minLength"] = 1
-        if len(rule) > 3:
-            schema.update(rule[3])
-        if needed:
-            required.append(name)
-        else:
-            schema = nullable(schema)
-        properties[name] = schema
-    # closed: a field the endpoint does not take is a 400 naming it (inputs.json_body)
-    return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
+def _untitled(node):
+    if isinstance(node, dict):
+        return {k: _untitled(v) for k, v in node.items() if k != "title"}
+    if isinstance(node, list):
+        return [_untitled(v) for v in node]
+    return node

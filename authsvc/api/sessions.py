@@ -4,11 +4,9 @@ from flask import g, jsonify
 
 from ..ratelimits import login_attempts as login_limit
 from ..services import signin, tokens
-from . import bp
+from . import bp, schemas
 from .auth import token_required
-from .inputs import json_body
-
-PASSWORD_MAX = 4096
+from .inputs import accepts
 
 
 def _signed_in(result):
@@ -21,12 +19,10 @@ def _signed_in(result):
 
 @bp.post("/sessions")
 @login_limit
-def create_session():
-    body = json_body(login=(str, True, 254), password=(str, True, PASSWORD_MAX),
-                     captcha_id=(str, False, 64), captcha_answer=(str, False, 16),
-                     device_token=(str, False, 128))
-    result = signin.password_login(body["login"], body["password"], body["captcha_id"],
-                                   body["captcha_answer"], body["device_token"])
+@accepts(schemas.PasswordSignIn)
+def create_session(body):
+    result = signin.password_login(body.login, body.password, body.captcha_id,
+                                   body.captcha_answer, body.device_token)
     return _signed_in_or_next_step(result)
 
 
@@ -40,29 +36,29 @@ def _signed_in_or_next_step(result):
 
 @bp.post("/sessions/second-factor")
 @login_limit
-def second_factor():
-    body = json_body(challenge=(str, True, 64), code=(str, False, 16), password=(str, False, PASSWORD_MAX))
-    return _signed_in(signin.complete_second_factor(body["challenge"], body["code"], body["password"]))
+@accepts(schemas.SecondStep)
+def second_factor(body):
+    return _signed_in(signin.complete_second_factor(body.challenge, body.code, body.password))
 
 
 @bp.post("/sessions/second-factor/resend")
-def second_factor_resend():
-    body = json_body(challenge=(str, True, 64))
-    email = signin.resend_second_factor(body["challenge"])
+@accepts(schemas.ChallengeOnly)
+def second_factor_resend(body):
+    email = signin.resend_second_factor(body.challenge)
     return jsonify({"status": "code_sent", "email": email}), 202
 
 
 @bp.post("/login-codes")
-def login_code():
-    body = json_body(email=(str, True), captcha_id=(str, False, 64), captcha_answer=(str, False, 16))
-    return jsonify(signin.request_login_code(body["email"], body["captcha_id"], body["captcha_answer"])), 202
+@accepts(schemas.EmailCaptcha)
+def login_code(body):
+    return jsonify(signin.request_login_code(body.email, body.captcha_id, body.captcha_answer)), 202
 
 
 @bp.post("/sessions/code")
 @login_limit
-def code_session():
-    body = json_body(email=(str, True), code=(str, True, 16), device_token=(str, False, 128))
-    return _signed_in_or_next_step(signin.code_login(body["email"], body["code"], body["device_token"]))
+@accepts(schemas.CodeSignIn)
+def code_session(body):
+    return _signed_in_or_next_step(signin.code_login(body.email, body.code, body.device_token))
 
 
 @bp.delete("/sessions/current")
@@ -75,9 +71,9 @@ def delete_session():
 @bp.post("/sessions/reauthenticate")
 @token_required
 @login_limit
-def reauthenticate():
-    body = json_body(password=(str, True, PASSWORD_MAX))
-    signin.reauthenticate(g.user, body["password"])
+@accepts(schemas.PasswordOnly)
+def reauthenticate(body):
+    signin.reauthenticate(g.user, body.password)
     tokens.mark_token_reauthenticated(g.token["hash"])
     return jsonify({"status": "ok"})
 

@@ -1,0 +1,151 @@
+"""Every API request body, declared once as a pydantic model.
+
+The view parses its body with `@accepts(Model)` (inputs.py) and the OpenAPI document takes
+the request schema from the same model (openapi.py), so what is checked and what is
+documented cannot drift apart. These models check shape only: types, required fields, sizes,
+no unknown fields (a 400 naming them). What a value must look like — an email, a username, the
+password policy, a code's digits — stays the services' business and answers 422.
+
+An empty string or null counts as absent (a required field then answers "required").
+"""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_MAX = 256
+PASSWORD_MAX = 4096  # far above the policy's 128 characters; the policy answers in between
+
+
+def text(max_length=DEFAULT_MAX, description=None, **schema):
+    """A required string of at most `max_length` characters."""
+    return Annotated[str, Field(min_length=1, max_length=max_length, description=description,
+                                json_schema_extra=schema or None)]
+
+
+def optional(kind):
+    """The same, absent (or null / "") allowed."""
+    return Annotated[kind | None, Field(default=None)]
+
+
+Email = text()
+Password = text(PASSWORD_MAX)
+Code = text(16, "the 6 digits from the mail (spaces and dashes are ignored)")
+CaptchaId = optional(text(64))
+CaptchaAnswer = optional(text(16))
+DeviceToken = optional(text(128, "the device_token a sign-in with a second step returned"))
+
+
+class Body(BaseModel):
+    """A JSON object with exactly the declared fields, no coercion between types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- registration -------------------------------------------------------------------------
+class RegistrationStart(Body):
+    email: Email
+    username: text()
+    password: Password
+    invite_code: optional(text(64))
+    captcha_id: CaptchaId
+    captcha_answer: CaptchaAnswer
+
+
+RegistrationId = text(64, "the registration_id POST /registrations returned")
+
+
+class RegistrationResend(Body):
+    email: Email
+    registration_id: RegistrationId
+
+
+class RegistrationConfirm(Body):
+    email: Email
+    code: Code
+    registration_id: RegistrationId
+
+
+# --- sign-in ------------------------------------------------------------------------------
+Login = text(254, "email address or username")
+
+
+class PasswordSignIn(Body):
+    login: Login
+    password: Password
+    captcha_id: CaptchaId
+    captcha_answer: CaptchaAnswer
+    device_token: DeviceToken
+
+
+Challenge = text(64)
+StepCode = optional(text(16, "when second_step is code"))
+StepPassword = optional(text(PASSWORD_MAX, "when second_step is password"))
+
+
+class SecondStep(Body):
+    challenge: Challenge
+    code: StepCode
+    password: StepPassword
+
+
+class ChallengeOnly(Body):
+    challenge: Challenge
+
+
+class EmailCaptcha(Body):
+    email: Email
+    captcha_id: CaptchaId
+    captcha_answer: CaptchaAnswer
+
+
+class CodeSignIn(Body):
+    email: Email
+    code: Code
+    device_token: DeviceToken
+
+
+class PasswordOnly(Body):
+    password: Password
+
+
+# --- recovery and account -----------------------------------------------------------------
+class ResetConfirm(Body):
+    email: Email
+    code: Code
+    new_password: Password
+
+
+class PasswordChange(Body):
+    current_password: Password
+    new_password: Password
+
+
+class EmailChange(Body):
+    password: Password
+    new_email: Email
+
+
+class CodeOnly(Body):
+    code: Code
+
+
+class Notifications(Body):
+    new_device: bool
+
+
+# --- admin --------------------------------------------------------------------------------
+DAY = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+Uses = optional(Annotated[int, Field(description="registrations per code (1)",
+                                     json_schema_extra={"minimum": 1, "maximum": 100000})])
+Expires = optional(text(32, "the last valid day, YYYY-MM-DD (UTC), as the CLI's --expires; years 2-9998",
+                        **DAY))
+Count = optional(Annotated[int, Field(description="how many (1)", json_schema_extra={"minimum": 1, "maximum": 500})])
+ChosenCode = optional(text(64, "an admin-chosen code (6+ letters, digits, - or _)"))
+
+
+class InviteCreate(Body):
+    uses: Uses
+    expires: Expires
+    count: Count
+    code: ChosenCode
