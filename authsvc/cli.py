@@ -127,7 +127,7 @@ audit_group = AppGroup("audit", help="The audit log.")
               help="Age such as 180d (default: AUDIT_RETENTION_DAYS).")
 def audit_prune(older_than):
     """Delete audit events older than the retention period."""
-    from .services import auditlog
+    from .services import audit_search
 
     days = current_app.config["AUDIT_RETENTION_DAYS"]
     if older_than:
@@ -136,7 +136,7 @@ def audit_prune(older_than):
             raise click.ClickException("use a number of days, e.g. --older-than 180d")
         days = int(match.group(1))
     try:
-        deleted = auditlog.prune(days)
+        deleted = audit_search.prune(days)
     except ServiceError as error:
         _fail(error)
     click.echo(f"deleted {deleted} events older than {days} days")

@@ -16,7 +16,7 @@ FOUND = [
     ("GET", "/admin/users/{user_id}", {"path_parameters": {"user_id": TOO_BIG_ID}}, 404),
     ("POST", "/admin/users/{user_id}/deactivate", {"path_parameters": {"user_id": TOO_BIG_ID}}, 404),
     ("POST", "/admin/users/{user_id}/send-reset", {"path_parameters": {"user_id": 2**31}}, 404),
-    # Dates at the ends of datetime's range overflowed in auditlog.parse_day (500).
+    # Dates at the ends of datetime's range overflowed in audit_search.parse_day (500).
     ("GET", "/admin/audit", {"query": {"until": "9999-12-31"}}, 400),
     ("GET", "/admin/audit", {"query": {"since": "0001-01-01T00:00:00+01:00"}}, 400),
     ("GET", "/admin/audit", {"query": {"since": "9999-12-31T23:00:00-05:00"}}, 400),

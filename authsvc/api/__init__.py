@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import account, admin, openapi, registration, sessions  # noqa: E402,F401  (routes)
+from . import account, admin, openapi, recovery, registration, sessions  # noqa: E402,F401  (routes)

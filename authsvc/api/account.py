@@ -1,27 +1,17 @@
-"""API: password reset, change password, change email, notification settings."""
+"""API: the signed-in account — /me, change password, change email, notification settings."""
 
 from flask import g, jsonify
 
 from ..services import mail, recovery, tokens
 from . import bp, schemas
-from .auth import recent_password_required, token_required
+from .bearer import recent_password_required, token_required
 from .inputs import accepts
 
 
-@bp.post("/password-resets")
-@accepts(schemas.EmailCaptcha)
-def password_reset(body):
-    return jsonify(recovery.request_reset(body.email, body.captcha_id, body.captcha_answer)), 202
-
-
-@bp.post("/password-resets/confirm")
-@accepts(schemas.ResetConfirm)
-def password_reset_confirm(body):
-    user, signed_in = recovery.confirm_reset(body.email, body.code, body.new_password)
-    answer = {"status": "password_reset", "user": user.to_dict()}
-    if signed_in:
-        answer["token"], answer["expires_in"] = tokens.issue_api_token(user, signed_in.method)
-    return jsonify(answer)
+@bp.get("/me")
+@token_required
+def me():
+    return jsonify(g.user.to_dict())
 
 
 @bp.post("/me/password")

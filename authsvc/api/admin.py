@@ -3,9 +3,9 @@
 from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
-from ..services import auditlog, invites, mail, recovery, users
+from ..services import audit_search, invites, mail, recovery, users
 from . import bp, schemas
-from .auth import admin_required
+from .bearer import admin_required
 from .inputs import accepts, query_int
 
 
@@ -70,13 +70,13 @@ def admin_disable_invite(code):
 @bp.get("/admin/audit")
 @admin_required
 def admin_audit():
-    statement = auditlog.from_args(request.args)
+    statement = audit_search.from_args(request.args)
     if request.args.get("format") == "csv":
-        return Response(stream_with_context(auditlog.csv_rows(statement)), mimetype="text/csv",
+        return Response(stream_with_context(audit_search.csv_rows(statement)), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=audit.csv"})
     page = query_int("page", 1)
     per_page = query_int("per_page", 50, maximum=500)
-    items, total = auditlog.page(statement, page, per_page)
+    items, total = audit_search.page(statement, page, per_page)
     return jsonify({"items": [e.to_dict() for e in items], "total": total, "page": page,
                     "per_page": per_page})
 

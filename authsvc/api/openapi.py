@@ -9,7 +9,7 @@ API answers with must be documented here.
 
 from flask import jsonify
 
-from . import account, admin, bp, registration, sessions
+from . import account, admin, bp, recovery, registration, sessions
 from .openapi_schemas import ERROR_CODES, SCHEMAS, STATUS_CODES, ref, request_schema
 
 ERROR_DESCRIPTIONS = {
@@ -171,11 +171,11 @@ PATHS = {
     "/me/sessions/{public_id}": {"delete": operation("account_end_session", "End one session or token",
         NO_CONTENT, auth="user", errors=(404,), params=(param("public_id", "path"),))},
     "/password-resets": {"post": operation("account_password_reset", "Mail a password reset code",
-        SENT, body=account.password_reset, errors=(*CAPTCHA_ERRORS, 422, 429))},
+        SENT, body=recovery.password_reset, errors=(*CAPTCHA_ERRORS, 422, 429))},
     "/password-resets/confirm": {"post": operation("account_password_reset_confirm",
         "Set a new password with the code; ends every session and token", {
             "200": json_answer("Password reset", ref("PasswordReset"))},
-        body=account.password_reset_confirm, errors=CODE_ERRORS)},
+        body=recovery.password_reset_confirm, errors=CODE_ERRORS)},
     "/me/password": {"post": operation("account_change_password", "Change the password; other sessions end", {
         "200": json_answer("Changed", ref("PasswordChanged"))},
         body=account.change_password, auth="recent", errors=(422, 423))},

@@ -1,14 +1,13 @@
-"""API: captcha, registration, /me."""
+"""API: captcha and registration."""
 
 import base64
 
-from flask import g, jsonify
+from flask import jsonify
 
 from .. import keys
 from ..ratelimits import captcha_images
 from ..services import captcha, registration, tokens
 from . import bp, schemas
-from .auth import token_required
 from .inputs import accepts
 
 
@@ -45,8 +44,3 @@ def confirm(body):
     token, expires_in = tokens.issue_api_token(user, "password")
     return jsonify({"user": user.to_dict(), "token": token, "expires_in": expires_in}), 201
 
-
-@bp.get("/me")
-@token_required
-def me():
-    return jsonify(g.user.to_dict())

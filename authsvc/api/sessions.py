@@ -5,7 +5,7 @@ from flask import g, jsonify
 from ..ratelimits import login_attempts as login_limit
 from ..services import signin, tokens
 from . import bp, schemas
-from .auth import token_required
+from .bearer import token_required
 from .inputs import accepts
 
 

@@ -164,7 +164,7 @@ def describe(invite):
 
 def parse_expiry(value):
     """'2026-12-31' means usable through that whole day (UTC): stored as its end."""
-    from .auditlog import parse_day
+    from .audit_search import parse_day
 
     return parse_day(value, "expires", end=True) if value else None
 

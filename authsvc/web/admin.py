@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import ServiceError
-from ..services import auditlog, invites, mail, recovery, users
+from ..services import audit_search, invites, mail, recovery, users
 from .auth_helpers import apply_error, password_session_required
 from .forms import EmptyForm, InviteForm
 
@@ -130,15 +130,15 @@ def invite_disable(code):
 def audit_log():
     typed = _filters(AUDIT_FILTERS)
     try:
-        statement, valid = auditlog.from_args(request.args), True
+        statement, valid = audit_search.from_args(request.args), True
     except ServiceError as error:  # explained above the unfiltered list, which the links then follow
         apply_error(None, error)
-        statement, valid = auditlog.filtered(), False
+        statement, valid = audit_search.filtered(), False
     filters = typed if valid else {}
     if request.args.get("format") == "csv" and valid:  # a bad filter never exports everything
-        return Response(stream_with_context(auditlog.csv_rows(statement)), mimetype="text/csv",
+        return Response(stream_with_context(audit_search.csv_rows(statement)), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=audit.csv"})
     page = _page()
-    items, total = auditlog.page(statement, page)
+    items, total = audit_search.page(statement, page)
     return render_template("admin/audit.html", items=items, total=total, page=page, per_page=50,
                            typed=typed, filters=filters)

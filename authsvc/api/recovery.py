@@ -1,0 +1,23 @@
+"""API: password reset by emailed code (the pages' twin is web/recovery.py)."""
+
+from flask import jsonify
+
+from ..services import recovery, tokens
+from . import bp, schemas
+from .inputs import accepts
+
+
+@bp.post("/password-resets")
+@accepts(schemas.EmailCaptcha)
+def password_reset(body):
+    return jsonify(recovery.request_reset(body.email, body.captcha_id, body.captcha_answer)), 202
+
+
+@bp.post("/password-resets/confirm")
+@accepts(schemas.ResetConfirm)
+def password_reset_confirm(body):
+    user, signed_in = recovery.confirm_reset(body.email, body.code, body.new_password)
+    answer = {"status": "password_reset", "user": user.to_dict()}
+    if signed_in:
+        answer["token"], answer["expires_in"] = tokens.issue_api_token(user, signed_in.method)
+    return jsonify(answer)
