@@ -37,7 +37,7 @@ def captcha_needed(subject=None):
         return rule == 2
     threshold = current_app.config["LOGIN_CAPTCHA_AFTER"]
     account, net = attempts.failures_seen(subject)
-    return net >= threshold or (subject is not None and account >= threshold)
+    return net >= threshold or account >= threshold
 
 
 def lock_remaining(subject):
