@@ -125,19 +125,15 @@ def settle(slot, outcome):
     return int(failures), bool(int(locked))
 
 
-def failures_seen(subject=None):
-    """(settled failures + attempts in flight) for a subject (0 without one) and for this
-    client's network: what the page uses to decide whether to show a captcha."""
+def net_failures_seen():
+    """Settled failures + attempts in flight from this client's network (the sign-in page
+    shows the captcha from these; the account's own count is applied by reserve())."""
     net = client_net() or "-"
     pipe = redis_client.pipeline(transaction=False)
     pipe.get(keys.ip_login_failures(net))
     pipe.zcard(keys.ip_login_inflight(net))
-    if subject is not None:
-        pipe.get(keys.login_failures(subject))
-        pipe.zcard(keys.login_inflight(subject))
-    counts = pipe.execute()
-    ip_seen = int(counts[0] or 0) + counts[1]
-    return (int(counts[2] or 0) + counts[3] if subject is not None else 0), ip_seen
+    failures, inflight = pipe.execute()
+    return int(failures or 0) + inflight
 
 
 def check_password(slot, user, password, login):

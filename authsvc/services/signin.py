@@ -30,14 +30,13 @@ def _subject(login, user):
     return f"u{user.id}" if user else f"n{crypto.keyed_hash('login', login)[:24]}"
 
 
-def captcha_needed(subject=None):
-    """Whether a password attempt must carry a solved captcha now (what the page shows)."""
+def captcha_needed():
+    """Whether the sign-in page shows a captcha now (from this client network's failures)."""
     rule = attempts.captcha_rule(captcha.enabled())
     if rule != 1:
         return rule == 2
     threshold = current_app.config["LOGIN_CAPTCHA_AFTER"]
-    account, net = attempts.failures_seen(subject)
-    return net >= threshold or account >= threshold
+    return attempts.net_failures_seen() >= threshold
 
 
 def lock_remaining(subject):
