@@ -91,6 +91,7 @@ SETTINGS = {
     # operations
     "METRICS_TOKEN": (str, None),  # when set, /metrics needs it as a bearer token
     "METRICS_PUBLIC": (bool, None),  # /metrics without a token; default: on outside production
+    "API_CHECK_RESPONSES": (bool, None),  # check every API answer against its model; default: on outside production
     "LOG_LEVEL": (str, "INFO"),
     "MAX_CONTENT_LENGTH": (int, 64 * 1024),
     "AUDIT_RETENTION_DAYS": (int, 180),
@@ -153,6 +154,8 @@ def finalise(config, instance_path):
                       or f"sqlite:///{Path(instance_path) / 'authsvc.sqlite3'}")
     if config.get("METRICS_PUBLIC") is None:
         config["METRICS_PUBLIC"] = env != PRODUCTION
+    if config.get("API_CHECK_RESPONSES") is None:
+        config["API_CHECK_RESPONSES"] = env != PRODUCTION
     secure = config.get("SESSION_COOKIE_SECURE")
     config["SESSION_COOKIE_SECURE"] = (env == PRODUCTION) if secure is None else secure
     config.update(

@@ -9,9 +9,8 @@ import jsonschema_rs
 import schemathesis
 
 from authsvc import errors
-from authsvc.api import admin
-from authsvc.api.openapi import document
-from authsvc.api.openapi_schemas import ERROR_CODES, STATUS_CODES, request_schema
+from authsvc.api.errorcodes import ERROR_CODES, STATUS_CODES
+from authsvc.api.openapi import request_schema
 from authsvc.errorhandlers import HTTP_CODES
 
 METHODS = {"get", "post", "delete", "put", "patch"}
@@ -24,8 +23,11 @@ def served(client):
     return response.get_json()
 
 
-def test_served_document_is_the_module_document(client):
-    assert served(client) == json.loads(json.dumps(document()))
+def test_served_document_is_the_one_built_from_the_apps_routes(app, client):
+    from authsvc.api.openapi import build, document
+
+    assert document() is document()
+    assert served(client) == json.loads(json.dumps(document())) == json.loads(json.dumps(build(app)))
 
 
 def test_document_is_valid_openapi_3_1(client):
@@ -42,27 +44,58 @@ def test_document_is_valid_openapi_3_1(client):
     assert len(operation_ids) == len(set(operation_ids))
 
 
-def documented_operations(doc):
-    return {(method.upper(), path) for path, item in doc["paths"].items()
-            for method in item if method in METHODS}
+def test_every_route_is_in_the_document_with_its_path_parameters(client):
+    doc = served(client)
+    assert len([op for item in doc["paths"].values() for op in item]) == 33
+    deactivate = doc["paths"]["/admin/users/{user_id}/deactivate"]["post"]
+    assert deactivate["parameters"] == [{"name": "user_id", "in": "path", "required": True, "schema": {
+        "type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
+    assert deactivate["security"] == [{"bearerAuth": []}]
+    assert set(deactivate["responses"]) == {"200", "401", "403", "404", "503"}
 
 
-def routed_operations(app):
-    found = set()
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("api."):
-            continue
-        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
-        paths = [path]
-        if path.endswith("/{action}"):  # one view for the user actions; documented one by one
-            paths = [path.replace("{action}", a) for a in [*admin.ACTIONS, "send-reset"]]
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            found.update((method, p) for p in paths)
-    return found
+def app_with_rogue_route(make_app, view, check=True):
+    """A fresh app with one more route in the API blueprint's name space."""
+    app = make_app(API_CHECK_RESPONSES=check)
+    app.add_url_rule("/api/v1/rogue", "api.rogue", view, methods=["GET"])
+    return app
 
 
-def test_every_route_is_documented_and_nothing_else(app, client):
-    assert routed_operations(app) == documented_operations(served(client))
+def test_a_route_without_a_declaration_stops_the_document(make_app):
+    from authsvc.api.openapi import build
+
+    app = app_with_rogue_route(make_app, lambda: {"ok": True})
+    try:
+        build(app)
+    except RuntimeError as exc:
+        assert "/api/v1/rogue" in str(exc)
+    else:
+        raise AssertionError("an undeclared route was left out of the document silently")
+
+
+def test_an_answer_that_breaks_its_declaration_is_stopped_outside_production(make_app):
+    from authsvc.api import replies
+    from authsvc.api.declare import Answer, operation
+    from authsvc.errors import Conflict
+
+    @operation("rogue", "A view that lies", {200: Answer(replies.User, "An account")}, errors=(404,))
+    def rogue():
+        from flask import request
+        if request.args.get("fail"):
+            raise Conflict()
+        return {"id": 1, "email": "a@b.cn", "username": "a", "is_admin": False,
+                "email_verified_at": "2026-12-02T08:00:00", "created_at": None, "extra": 1}
+
+    checked = app_with_rogue_route(make_app, rogue).test_client()
+    answer = checked.get("/api/v1/rogue")
+    assert answer.status_code == 500
+    text = answer.get_data(as_text=True)
+    assert "GET /api/v1/rogue answered 200" in text and "extra" in text
+    assert "email_verified_at" in text  # a time without an offset
+    answer = checked.get("/api/v1/rogue?fail=1")
+    assert answer.status_code == 500 and "status 409 is not declared" in answer.get_data(as_text=True)
+    unchecked = app_with_rogue_route(make_app, rogue, check=False).test_client()
+    assert unchecked.get("/api/v1/rogue").status_code == 200
 
 
 def test_every_error_code_is_documented():
@@ -72,27 +105,18 @@ def test_every_error_code_is_documented():
     assert {c for codes in STATUS_CODES.values() for c in codes} == set(ERROR_CODES)
 
 
-def test_every_body_is_declared_once_by_its_view(app, client):
-    """A view that reads a JSON body declares it with @accepts(Model); the document's request
-    body is that model's schema and nothing else (no second declaration to keep in step)."""
-    doc = served(client)
-    adapter = app.url_map.bind("localhost")
-    seen = 0
-    for path, item in doc["paths"].items():
-        for method, operation in item.items():
-            if method not in METHODS:
-                continue
-            url = "/api/v1" + re.sub(r"\{[^}]+\}", "1", path)
-            endpoint, _args = adapter.match(url, method=method.upper())
-            model = getattr(app.view_functions[endpoint], "body_model", None)
-            if model is None:
-                assert "requestBody" not in operation, (method, path)
-                continue
-            seen += 1
-            schema = operation["requestBody"]["content"]["application/json"]["schema"]
-            assert schema == request_schema(model), (method, path)
-            assert schema["additionalProperties"] is False, (method, path)
-    assert seen == 16
+def test_every_body_is_the_closed_schema_of_its_views_model(client):
+    bodies = [op["requestBody"]["content"]["application/json"]["schema"]
+              for item in served(client)["paths"].values() for op in item.values() if "requestBody" in op]
+    assert len(bodies) == 16
+    assert all(schema["additionalProperties"] is False for schema in bodies)
+
+
+def test_every_answer_schema_is_closed(client):
+    schemas = served(client)["components"]["schemas"]
+    assert {"Error", "TokenGrant", "UserSummary", "Dashboard", "MailStats"} <= set(schemas)
+    assert all(schema["additionalProperties"] is False for schema in schemas.values())
+    assert "7d" in schemas["Dashboard"]["required"]
 
 
 def test_a_body_with_extra_or_mistyped_fields_names_each_one(api):

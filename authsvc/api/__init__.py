@@ -2,6 +2,9 @@
 
 from flask import Blueprint
 
+from .declare import check_answer
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.after_request(check_answer)
 
 from . import account, admin, openapi, recovery, registration, sessions  # noqa: E402,F401  (routes)

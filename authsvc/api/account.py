@@ -3,18 +3,22 @@
 from flask import g, jsonify
 
 from ..services import mail, recovery, tokens
-from . import bp, schemas
+from . import bp, replies, schemas
+from .declare import CODE_ERRORS, SENT, Answer, operation
 from .bearer import recent_password_required, token_required
 from .inputs import accepts
 
 
 @bp.get("/me")
+@operation("account_me", "The signed-in account", {200: Answer(replies.User, "The account")})
 @token_required
 def me():
     return jsonify(g.user.to_dict())
 
 
 @bp.post("/me/password")
+@operation("account_change_password", "Change the password; other sessions end", {
+    200: Answer(replies.PasswordChanged, "Changed")}, errors=(422, 423))
 @recent_password_required
 @accepts(schemas.PasswordChange)
 def change_password(body):
@@ -24,6 +28,8 @@ def change_password(body):
 
 
 @bp.post("/me/email")
+@operation("account_change_email", "Change the email address: a code goes to the new one", {202: SENT},
+           errors=(422, 423, 429))
 @recent_password_required
 @accepts(schemas.EmailChange)
 def change_email(body):
@@ -31,6 +37,8 @@ def change_email(body):
 
 
 @bp.post("/me/email/confirm")
+@operation("account_change_email_confirm", "Confirm the new address with its code", {
+    200: Answer(replies.EmailChanged, "Changed; the old address is told")}, errors=(*CODE_ERRORS, 409))
 @recent_password_required
 @accepts(schemas.CodeOnly)
 def change_email_confirm(body):
@@ -39,6 +47,8 @@ def change_email_confirm(body):
 
 
 @bp.post("/me/notifications")
+@operation("account_notifications", "Mail me when a new device signs in", {
+    200: Answer(replies.Notifications, "Saved")})
 @token_required
 @accepts(schemas.Notifications)
 def notifications(body):

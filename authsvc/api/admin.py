@@ -4,12 +4,21 @@ from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
 from ..services import audit_search, invites, mail, recovery, users
-from . import bp, schemas
+from . import bp, replies, schemas
+from .declare import DAY, Answer, operation, page_params, param
 from .bearer import admin_required
 from .inputs import accepts, query_int
 
 
+SUMMARY = {200: Answer(replies.UserSummary, "The account as the admin sees it")}
+
+
 @bp.get("/admin/users")
+@operation("admin_users", "Search accounts, newest first", {
+    200: Answer(replies.UserPage, "One page", {"user": {
+        "operationId": "admin_user", "parameters": {"path.user_id": "$response.body#/items/0/id"}}})},
+    errors=((400, "invalid_input"),),
+    params=(param("q", description="part of an email or username"), *page_params(200)))
 @admin_required
 def admin_users():
     page = query_int("page", 1)
@@ -20,28 +29,51 @@ def admin_users():
 
 
 @bp.get("/admin/users/<int:user_id>")
+@operation("admin_user", "One account", SUMMARY, errors=(404,))
 @admin_required
 def admin_user(user_id):
     return jsonify(users.summary(users.get(user_id)))
 
 
-ACTIONS = {"deactivate": users.deactivate, "activate": users.activate, "unlock": users.unlock}
-
-
-@bp.post("/admin/users/<int:user_id>/<action>")
-@admin_required
-def admin_user_action(user_id, action):
+def _act(action, user_id):
     user = users.get(user_id)
-    if action == "send-reset":
-        recovery.send_reset_for(user, g.user)
-    elif action in ACTIONS:
-        ACTIONS[action](user, g.user)
-    else:
-        raise NotFound()
+    action(user, g.user)
     return jsonify(users.summary(user))
 
 
+@bp.post("/admin/users/<int:user_id>/deactivate")
+@operation("admin_user_deactivate", "Deactivate an account and end its sessions (not your own: 403)",
+           SUMMARY, errors=(404,))
+@admin_required
+def admin_user_deactivate(user_id):
+    return _act(users.deactivate, user_id)
+
+
+@bp.post("/admin/users/<int:user_id>/activate")
+@operation("admin_user_activate", "Activate an account", SUMMARY, errors=(404,))
+@admin_required
+def admin_user_activate(user_id):
+    return _act(users.activate, user_id)
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@operation("admin_user_unlock", "Lift a sign-in lockout", SUMMARY, errors=(404,))
+@admin_required
+def admin_user_unlock(user_id):
+    return _act(users.unlock, user_id)
+
+
+@bp.post("/admin/users/<int:user_id>/send-reset")
+@operation("admin_user_send_reset", "Mail the account a reset code", SUMMARY, errors=(404,))
+@admin_required
+def admin_user_send_reset(user_id):
+    return _act(recovery.send_reset_for, user_id)
+
+
 @bp.get("/admin/invites")
+@operation("admin_invites", "Invite codes (newest 1000)", {200: Answer(replies.InviteList, "Invite codes")},
+           errors=((400, "invalid_input"),),
+           params=(param("status", schema={"type": "string", "enum": ["active", "full", "disabled", "expired"]}),))
 @admin_required
 def admin_invites():
     items = [invites.describe(i) for i in invites.recent(request.args.get("status"), limit=1000)]
@@ -49,6 +81,10 @@ def admin_invites():
 
 
 @bp.post("/admin/invites")
+@operation("admin_create_invites", "Create invite codes", {
+    201: Answer(replies.InvitesCreated, "Created", {"disable": {
+        "operationId": "admin_disable_invite", "parameters": {"path.code": "$response.body#/items/0/code"}}})},
+    errors=(422,))
 @admin_required
 @accepts(schemas.InviteCreate)
 def admin_create_invites(body):
@@ -59,6 +95,8 @@ def admin_create_invites(body):
 
 
 @bp.delete("/admin/invites/<code>")
+@operation("admin_disable_invite", "Disable an invite code", {200: Answer(replies.Invite, "Disabled")},
+           errors=(404,))
 @admin_required
 def admin_disable_invite(code):
     invite = invites.disable_invite(code, actor=g.user)
@@ -68,6 +106,12 @@ def admin_disable_invite(code):
 
 
 @bp.get("/admin/audit")
+@operation("admin_audit", "The audit log, newest first; ?format=csv exports", {
+    200: Answer(replies.AuditPage, "One page, or the whole filtered log as CSV with format=csv", csv=True)},
+    errors=((400, "invalid_input"),), params=(
+        param("event", description="event name prefix, e.g. login."), param("email"), param("ip"),
+        param("since", schema=DAY), param("until", schema=DAY, description="a day is inclusive"),
+        param("format", schema={"type": "string", "enum": ["json", "csv"]}), *page_params(500)))
 @admin_required
 def admin_audit():
     statement = audit_search.from_args(request.args)
@@ -82,12 +126,15 @@ def admin_audit():
 
 
 @bp.get("/admin/mail-stats")
+@operation("admin_mail_stats", "Mail delivery figures", {
+    200: Answer(replies.MailStats, "Figures since the counters began")})
 @admin_required
 def admin_mail_stats():
     return jsonify(mail.overview())
 
 
 @bp.get("/admin/dashboard")
+@operation("admin_dashboard", "Counts for today and the last 7 days", {200: Answer(replies.Dashboard, "Figures")})
 @admin_required
 def admin_dashboard():
     return jsonify(users.dashboard())

@@ -24,6 +24,7 @@ def token_required(view):
             raise Unauthorized()
         g.user, g.token = tokens.resolve_api_token(token)
         return view(*args, **kwargs)
+    wrapper.auth = "user"  # what the OpenAPI document and the answer check read (declare.py)
     return wrapper
 
 
@@ -42,6 +43,7 @@ def recent_password_required(view):
     def wrapper(*args, **kwargs):
         require_recent_password()
         return view(*args, **kwargs)
+    wrapper.auth = "recent"
     return wrapper
 
 
@@ -54,4 +56,5 @@ def admin_required(view):
             raise Forbidden()
         require_recent_password()
         return view(*args, **kwargs)
+    wrapper.auth = "admin"
     return wrapper

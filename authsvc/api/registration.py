@@ -7,11 +7,16 @@ from flask import jsonify
 from .. import keys
 from ..ratelimits import captcha_images
 from ..services import captcha, registration, tokens
-from . import bp, schemas
+from . import bp, replies, schemas
+from .declare import CAPTCHA_ERRORS, CODE_ERRORS, Answer, operation, token_links
 from .inputs import accepts
 
 
 @bp.post("/captcha")
+@operation("registration_captcha", "A new captcha picture (single use, CAPTCHA_TTL)", {
+    201: Answer(replies.Captcha, "A captcha", {"register": {
+        "operationId": "registration_start", "requestBody": {"captcha_id": "$response.body#/captcha_id"}}})},
+    errors=(429,))
 @captcha_images
 def new_captcha():
     captcha_id, png = captcha.new_captcha()
@@ -23,6 +28,9 @@ def new_captcha():
 
 
 @bp.post("/registrations")
+@operation("registration_start", "Start a registration: the code is mailed", {
+    202: Answer(replies.VerificationSent, "Verification code sent")},
+    errors=(*CAPTCHA_ERRORS, 403, 409, 422, 429))
 @accepts(schemas.RegistrationStart)
 def register(body):
     answer = registration.start_registration(
@@ -32,12 +40,18 @@ def register(body):
 
 
 @bp.post("/registrations/resend")
+@operation("registration_resend", "Mail a new registration code", {
+    202: Answer(replies.VerificationSent, "A new code for this registration was mailed")},
+    errors=(400, 422, 429))
 @accepts(schemas.RegistrationResend)
 def resend(body):
     return jsonify(registration.resend_code(body.email, body.registration_id)), 202
 
 
 @bp.post("/registrations/confirm")
+@operation("registration_confirm", "Confirm the code: creates the account", {
+    201: Answer(replies.TokenGrant, "Account created and signed in", token_links())},
+    errors=(*CODE_ERRORS, 409))
 @accepts(schemas.RegistrationConfirm)
 def confirm(body):
     user = registration.confirm_registration(body.email, body.code, body.registration_id)

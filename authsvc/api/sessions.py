@@ -4,7 +4,9 @@ from flask import g, jsonify
 
 from ..ratelimits import login_attempts as login_limit
 from ..services import signin, tokens
-from . import bp, schemas
+from . import bp, replies, schemas
+from .declare import (CAPTCHA_ERRORS, CODE_ERRORS, CODE_LOGIN_OFF, NO_CONTENT, SENT, SIGNED_IN, Answer,
+                      next_step, operation)
 from .bearer import token_required
 from .inputs import accepts
 
@@ -18,6 +20,9 @@ def _signed_in(result):
 
 
 @bp.post("/sessions")
+@operation("sessions_password", "Sign in with a login name and password",
+           {200: SIGNED_IN, 202: next_step("code, mailed")},
+           errors=(*CAPTCHA_ERRORS, (401, "invalid_credentials"), 422, 423, 429))
 @login_limit
 @accepts(schemas.PasswordSignIn)
 def create_session(body):
@@ -35,6 +40,9 @@ def _signed_in_or_next_step(result):
 
 
 @bp.post("/sessions/second-factor")
+@operation("sessions_second_factor",
+           "Finish sign-in with the step due: the mailed code, or the password after a code",
+           {200: SIGNED_IN}, errors=(*CODE_ERRORS, (401, "invalid_credentials"), 423))
 @login_limit
 @accepts(schemas.SecondStep)
 def second_factor(body):
@@ -42,6 +50,8 @@ def second_factor(body):
 
 
 @bp.post("/sessions/second-factor/resend")
+@operation("sessions_second_factor_resend", "Mail a new 2nd-step code", {
+    202: Answer(replies.SecondFactorResent, "Code sent")}, errors=((400, "code_expired"), 429))
 @accepts(schemas.ChallengeOnly)
 def second_factor_resend(body):
     email = signin.resend_second_factor(body.challenge)
@@ -49,12 +59,16 @@ def second_factor_resend(body):
 
 
 @bp.post("/login-codes")
+@operation("sessions_login_code", "Mail a sign-in code (same answer for unknown addresses)", {202: SENT},
+           errors=(*CAPTCHA_ERRORS, CODE_LOGIN_OFF, 422, 429))
 @accepts(schemas.EmailCaptcha)
 def login_code(body):
     return jsonify(signin.request_login_code(body.email, body.captcha_id, body.captcha_answer)), 202
 
 
 @bp.post("/sessions/code")
+@operation("sessions_code", "Sign in with a mailed code", {200: SIGNED_IN, 202: next_step("password")},
+           errors=(*CODE_ERRORS, CODE_LOGIN_OFF))
 @login_limit
 @accepts(schemas.CodeSignIn)
 def code_session(body):
@@ -62,6 +76,7 @@ def code_session(body):
 
 
 @bp.delete("/sessions/current")
+@operation("sessions_delete_current", "Sign out: revoke this token", {204: NO_CONTENT})
 @token_required
 def delete_session():
     signin.sign_out(g.user, "api", token_hash=g.token["hash"])
@@ -69,6 +84,9 @@ def delete_session():
 
 
 @bp.post("/sessions/reauthenticate")
+@operation("sessions_reauthenticate", "Confirm the password (unlocks sensitive operations for a code-only token)",
+           {200: Answer(replies.Reauthenticated, "Confirmed")},
+           errors=((401, "invalid_credentials"), 423, 429))
 @token_required
 @login_limit
 @accepts(schemas.PasswordOnly)
@@ -79,6 +97,9 @@ def reauthenticate(body):
 
 
 @bp.get("/me/sessions")
+@operation("account_sessions", "The account's live sessions and tokens", {
+    200: Answer(replies.SessionList, "Sessions, newest activity first", {"end": {
+        "operationId": "account_end_session", "parameters": {"path.public_id": "$response.body#/items/0/id"}}})})
 @token_required
 def list_sessions():
     items = tokens.list_sessions(g.user, current=g.token["hash"])
@@ -86,6 +107,7 @@ def list_sessions():
 
 
 @bp.delete("/me/sessions/<public_id>")
+@operation("account_end_session", "End one session or token", {204: NO_CONTENT}, errors=(404,))
 @token_required
 def end_session(public_id):
     tokens.end_one(g.user, public_id, current=g.token["hash"])

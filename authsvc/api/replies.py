@@ -1,0 +1,242 @@
+"""Every API answer body, declared once as a pydantic model.
+
+A view names its answers with `@operation(...)` (declare.py); the OpenAPI document takes each
+answer's schema from the model here (openapi.py), and outside production every answer the API
+sends is checked against its model before it leaves (declare.check_answer), so the tests and
+`make run` catch a field the document does not describe. Production does not pay for the check.
+
+Models are closed (extra="forbid") and strict: a field sent but not declared, a missing one, a
+wrong type, a time without an offset are all contract breaches. A field that is sometimes
+absent is declared with `absent()` (never null when present).
+"""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from .errorcodes import ERROR_CODES
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def absent(kind, description=None):
+    """A field that is left out rather than sent as null."""
+    return Annotated[kind, Field(default=None, description=description)]
+
+
+Seconds = Annotated[int, Field(ge=0, description="seconds")]
+Time = Annotated[AwareDatetime, Field(description="ISO 8601 with an offset, e.g. 2026-11-21T08:30:00Z")]
+MaskedEmail = Annotated[str, Field(description="masked address, e.g. a***@qq.com")]
+Count = Annotated[int, Field(ge=0)]
+
+
+FieldMessages = absent(dict[str, list[str]], "field name -> messages")
+DeviceToken = absent(str, "send it back as `device_token` at the next sign-in to be recognised")
+AutoLoginToken = absent(str, "only with AUTO_LOGIN_AFTER_RESET=true")
+
+
+class ErrorDetail(Reply):
+    code: Annotated[Literal[tuple(ERROR_CODES)], Field(
+        description="\n".join(f"- `{c}`: {text}" for c, text in ERROR_CODES.items()))]
+    message: Annotated[str, Field(description="in the Accept-Language language (zh-CN default, en)")]
+    fields: FieldMessages
+    remaining_attempts: absent(Count)
+    retry_after: absent(Seconds)
+
+
+class Error(Reply):
+    """The one error shape: {"error": {"code", "message", ...}}."""
+
+    error: ErrorDetail
+
+
+class User(Reply):
+    id: int
+    email: str
+    username: str
+    is_admin: bool
+    email_verified_at: Time | None
+    created_at: Time | None
+
+
+class TokenGrant(Reply):
+    token: str
+    expires_in: Seconds
+    user: User
+    device_token: DeviceToken
+
+
+class SecondFactorChallenge(Reply):
+    status: Literal["second_factor_required"]
+    challenge: str
+    second_step: Literal["code", "password"]
+    email: MaskedEmail
+    expires_in: Seconds
+
+
+class Captcha(Reply):
+    captcha_id: str
+    expires_in: Seconds
+    image: Annotated[str, Field(pattern="^data:image/png;base64,")]
+
+
+class VerificationSent(Reply):
+    status: Literal["verification_sent"]
+    email: MaskedEmail
+    expires_in: Seconds
+    resend_after: Seconds
+    registration_id: Annotated[str, Field(min_length=22, max_length=64, description=(
+        "this registration's own id (128 random bits): confirm and resend name it"))]
+
+
+class CodeSent(Reply):
+    status: Literal["code_sent"]
+    email: MaskedEmail
+    expires_in: Seconds
+    resend_after: Seconds
+
+
+class SecondFactorResent(Reply):
+    status: Literal["code_sent"]
+    email: MaskedEmail
+
+
+class PasswordReset(Reply):
+    status: Literal["password_reset"]
+    user: User
+    token: AutoLoginToken
+    expires_in: absent(Seconds)
+
+
+class PasswordChanged(Reply):
+    status: Literal["password_changed"]
+
+
+class Reauthenticated(Reply):
+    status: Literal["ok"]
+
+
+class EmailChanged(Reply):
+    user: User
+
+
+class Notifications(Reply):
+    new_device: bool
+
+
+class Session(Reply):
+    id: Annotated[str, Field(description="public id: DELETE /me/sessions/{id}")]
+    kind: Literal["web", "api"]
+    ip: str | None
+    device: str | None
+    created: Time | None
+    last_seen: Time | None
+    current: bool
+    method: str | None
+
+
+class SessionList(Reply):
+    items: list[Session]
+    total: Count
+
+
+class UserSummary(User):
+    active: bool
+    last_login_at: Time | None
+    password_changed_at: Time | None
+    locked: bool
+    sessions: Count
+
+
+class Page(Reply):
+    total: Count
+    page: Annotated[int, Field(ge=1)]
+    per_page: Annotated[int, Field(ge=1)]
+
+
+class UserPage(Page):
+    items: list[UserSummary]
+
+
+class InviteUse(Reply):
+    id: int | None
+    username: str | None
+    used_at: Time | None
+
+
+class Invite(Reply):
+    code: str
+    uses: Annotated[int, Field(description="registrations the code allows")]
+    used: Annotated[int, Field(description="registrations made with it")]
+    status: Literal["active", "full", "disabled", "expired"]
+    expires: Annotated[date | None, Field(description="the last day (UTC) the code works, as given")]
+    created_at: Time | None
+    created_by: str | None
+    users: list[InviteUse]
+
+
+class InviteList(Reply):
+    items: list[Invite]
+    total: Count
+
+
+class InvitesCreated(Reply):
+    items: list[Invite]
+
+
+class AuditEvent(Reply):
+    id: int
+    at: Time | None
+    event: str
+    outcome: str
+    user_id: int | None
+    actor_id: int | None
+    email: str | None
+    ip: str | None
+    user_agent: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(Page):
+    items: list[AuditEvent]
+
+
+class MailProvider(Reply):
+    sent: Count
+    failed: Count
+    rejected: Count
+
+
+class MailStats(Reply):
+    sent: Count
+    failed: Count
+    retried: Count
+    fell_back: Count
+    gave_up: Count
+    suppressed: Count
+    expired: Count
+    success_rate: Annotated[float | None, Field(ge=0, le=1)]
+    by_provider: dict[str, MailProvider]
+    latency_seconds_avg: float | None
+    latency_buckets: dict[str, Count]
+    circuits_open: list[Literal["primary", "fallback"]]
+    queue_depth: Count
+
+
+class DashboardWindow(Reply):
+    registrations: Count
+    logins: Count
+    login_failures: Count
+    lockouts: Count
+    codes_sent: Count
+    codes_used: Count
+    code_usage_rate: Annotated[float | None, Field(ge=0)]
+
+
+class Dashboard(Reply):
+    today: DashboardWindow
+    last_7_days: DashboardWindow = Field(alias="7d")
+    users: Count
