@@ -113,7 +113,7 @@ def _error_map(body, auth, errors):
 def check_answer(response):
     """after_request of the API: an answer that breaks its declaration becomes a 500 naming
     the breach (outside production only; production sends what the view made)."""
-    if not current_app.config["API_CHECK_RESPONSES"] or request.method == "HEAD":
+    if not current_app.config["API_CHECK_RESPONSES"] or request.method in ("HEAD", "OPTIONS"):
         return response
     view = current_app.view_functions.get(request.endpoint)
     declared = getattr(view, "operation", None)
