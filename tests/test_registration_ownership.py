@@ -20,12 +20,19 @@ def _start(service, email, username, password, ip):
     return response.get_json()["registration_id"]
 
 
-def test_a_later_registration_cannot_take_over_the_owners(make_service):
+def _owner_then_another(make_service, username):
+    """bob01 starts a registration for bob@example.com, then `username` starts another one
+    for the same address from another IP: (service, owner's id, owner's code, the other id)."""
     service = make_service(RESEND_COOLDOWN=0)
-    box = service.mailbox
     owner = _start(service, "bob@example.com", "bob01", "owner passphrase 1", "10.1.0.1")
-    owner_code = box.code("bob@example.com")
-    attacker = _start(service, "bob@example.com", "evil01", "attacker passphrase 2", "10.1.0.2")
+    owner_code = service.mailbox.code("bob@example.com")
+    other = _start(service, "bob@example.com", username, "another passphrase 2", "10.1.0.2")
+    return service, owner, owner_code, other
+
+
+def test_a_later_registration_cannot_take_over_the_owners(make_service):
+    service, owner, owner_code, attacker = _owner_then_another(make_service, "evil01")
+    box = service.mailbox
     attacker_code = box.code("bob@example.com")  # lands in bob's inbox, not the attacker's
     assert len(owner) >= 22 and owner != attacker  # >= 128 bits, url-safe
 
@@ -84,11 +91,8 @@ def test_confirm_and_resend_need_the_registration_id(api, mailbox):
 
 
 def test_resend_belongs_to_its_registration(make_service):
-    service = make_service(RESEND_COOLDOWN=0)
+    service, first, first_code, second = _owner_then_another(make_service, "bob02")
     box = service.mailbox
-    first = _start(service, "bob@example.com", "bob01", "owner passphrase 1", "10.1.0.1")
-    first_code = box.code("bob@example.com")
-    second = _start(service, "bob@example.com", "bob02", "other passphrase 2", "10.1.0.2")
     api = Api(service.app.test_client())
     resent = api.post("/registrations/resend", json={"email": "bob@example.com", "registration_id": second})
     assert resent.status_code == 202

@@ -69,16 +69,21 @@ def test_sanity_server_and_happy_path_under_concurrency(server, state, client_fo
 
 # -- 1. lockout ----------------------------------------------------------------------------
 
+def _burst_of_wrong_passwords(server, state, name, login, captcha=True):
+    """BURST simultaneous wrong passwords for `login`: (counts, login.failure rows, message)."""
+    outcomes = fire(server.url, BURST, (lambda i, c: c.captcha()) if captcha else None,
+                    lambda i, c, cap: c.post("/sessions", {"login": login, "password": f"wrong password {i}",
+                                                           **(cap or {})}))
+    counts = tally(outcomes)
+    failures = state.audit_count("login.failure")
+    return counts, failures, report(name, counts, login_failure_rows=failures)
+
+
 def test_parallel_wrong_passwords_lock_after_five_checks(server, state, client_for):
     client = client_for(server)
     register(client, state.mailbox, "alice@example.com", "alice")
 
-    outcomes = fire(server.url, BURST, lambda i, c: c.captcha(),
-                    lambda i, c, cap: c.post("/sessions", {"login": "alice",
-                                                           "password": f"wrong password {i}", **cap}))
-    counts = tally(outcomes)
-    failures = state.audit_count("login.failure")
-    message = report("lockout", counts, login_failure_rows=failures)
+    counts, failures, message = _burst_of_wrong_passwords(server, state, "lockout", "alice")
     checked = counts.get("401 invalid_credentials", 0)
     assert _allowed(counts, "401 invalid_credentials", "423 account_locked"), message
     assert 1 <= checked <= 5, message
@@ -94,12 +99,8 @@ def test_parallel_wrong_passwords_without_captcha_stop_at_the_captcha_threshold(
     client = client_for(server)
     register(client, state.mailbox, "alice@example.com", "alice")
 
-    outcomes = fire(server.url, BURST, None,
-                    lambda i, c, ctx: c.post("/sessions", {"login": "alice",
-                                                           "password": f"wrong password {i}"}))
-    counts = tally(outcomes)
-    failures = state.audit_count("login.failure")
-    message = report("captcha threshold", counts, login_failure_rows=failures)
+    counts, failures, message = _burst_of_wrong_passwords(server, state, "captcha threshold", "alice",
+                                                          captcha=False)
     assert _allowed(counts, "401 invalid_credentials", "400 captcha_required", "423 account_locked"), message
     assert 1 <= counts.get("401 invalid_credentials", 0) <= 3, message
     assert failures <= 3, message
@@ -109,12 +110,7 @@ def test_parallel_wrong_passwords_without_captcha_stop_at_the_captcha_threshold(
 
 def test_unknown_login_locks_like_a_real_account(server, state, client_for):
     client = client_for(server)
-    outcomes = fire(server.url, BURST, lambda i, c: c.captcha(),
-                    lambda i, c, cap: c.post("/sessions", {"login": "nobodyhere",
-                                                           "password": f"wrong password {i}", **cap}))
-    counts = tally(outcomes)
-    failures = state.audit_count("login.failure")
-    message = report("unknown login", counts, login_failure_rows=failures)
+    counts, failures, message = _burst_of_wrong_passwords(server, state, "unknown login", "nobodyhere")
     assert _allowed(counts, "401 invalid_credentials", "423 account_locked"), message
     assert 1 <= counts.get("401 invalid_credentials", 0) <= 5, message
     assert failures <= 5, message

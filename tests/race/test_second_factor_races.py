@@ -49,17 +49,19 @@ def test_parallel_wrong_codes_get_at_most_five_tries(server, state, client_for):
 
 def test_parallel_right_codes_sign_in_once(server, state, client_for):
     _client, challenge, code = _challenge(server, state, client_for)
-    before = state.audit_count("login.success")
-
-    outcomes = fire(server.url, 20, None,
-                    lambda i, c, ctx: c.post("/sessions/second-factor",
-                                             {"challenge": challenge, "code": code}))
-    counts = tally(outcomes)
-    signed_in = state.audit_count("login.success") - before
-    message = report("second factor, 20 right codes", counts, login_success_rows=signed_in)
+    counts, signed_in, message = _burst_of_second_steps(server, state, 20, "second factor, 20 right codes",
+                                                       {"challenge": challenge, "code": code})
     assert counts.get("200", 0) == 1, message
     assert _only(counts, "200", "400 code_expired"), message
     assert signed_in == 1, message
+
+
+def _burst_of_second_steps(server, state, n, name, body):
+    """n simultaneous POST /sessions/second-factor with `body`: (counts, sign-ins, message)."""
+    before = state.audit_count("login.success")
+    counts = tally(fire(server.url, n, None, lambda i, c, ctx: c.post("/sessions/second-factor", body)))
+    signed_in = state.audit_count("login.success") - before
+    return counts, signed_in, report(name, counts, login_success_rows=signed_in)
 
 
 def _only(counts, *labels):
@@ -80,14 +82,8 @@ def _password_challenge(server, state, client_for):
 
 def test_parallel_right_passwords_finish_a_password_step_once(server, state, client_for):
     _client, challenge = _password_challenge(server, state, client_for)
-    before = state.audit_count("login.success")
-
-    outcomes = fire(server.url, 16, None,
-                    lambda i, c, ctx: c.post("/sessions/second-factor",
-                                             {"challenge": challenge, "password": PASSWORD}))
-    counts = tally(outcomes)
-    signed_in = state.audit_count("login.success") - before
-    message = report("password step, 16 right passwords", counts, login_success_rows=signed_in)
+    counts, signed_in, message = _burst_of_second_steps(server, state, 16, "password step, 16 right passwords",
+                                                       {"challenge": challenge, "password": PASSWORD})
     assert counts.get("200", 0) == 1 and signed_in == 1, message
     # beyond LOGIN_LOCKOUT_THRESHOLD checks in flight at once, the rest wait as if locked
     assert _only(counts, "200", "400 code_expired", "423 account_locked"), message
