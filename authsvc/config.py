@@ -83,7 +83,9 @@ SETTINGS = {
     "MAIL_FALLBACK_PASSWORD": (str, None),
     "MAIL_FALLBACK_SENDER": (str, None),
     "MAIL_WORKER": (str, "embedded"),  # embedded | external
-    "MAIL_RETRY_DELAYS": (str, "5,30"),
+    "MAIL_RETRY_DELAYS": (str, "5,30"),  # the first retries; then doubling up to MAIL_RETRY_MAX_DELAY
+    "MAIL_RETRY_MAX_DELAY": (int, 300),
+    "MAIL_NOTICE_USEFUL_FOR": (int, 86400),  # a notice is retried this long; a code mail until its code expires
     "MAIL_CIRCUIT_THRESHOLD": (int, 3),
     "MAIL_CIRCUIT_SECONDS": (int, 300),
     "MAIL_SUBJECT_PREFIX": (str, "【账户验证】"),

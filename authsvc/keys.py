@@ -188,6 +188,8 @@ MAIL_QUEUE = f"{PREFIX}mail:queue"  # list of job ids, oldest on the right
 MAIL_DELAYED = f"{PREFIX}mail:delayed"  # zset job id -> due time (retries)
 MAIL_WORKERS = f"{PREFIX}mail:workers"  # set of worker ids that may hold claimed jobs
 MAIL_STATS = f"{PREFIX}mail:stats"  # hash of delivery counters
+MAIL_DEAD = f"{PREFIX}mail:dead"  # list of JSON records of mail never delivered, newest on the left
+MAIL_DEAD_KEEP = 1000  # the newest records kept
 
 
 def mail_job(job_id):

@@ -20,6 +20,11 @@ def iso(moment):
     return moment.replace(microsecond=0).isoformat() + "Z" if moment else None
 
 
+def unix_iso(unix_time):
+    """A Unix time as iso() writes it, or None."""
+    return iso(datetime.fromtimestamp(unix_time, tz=timezone.utc).replace(tzinfo=None)) if unix_time else None
+
+
 def new_epoch():
     return secrets.token_hex(16)
 

@@ -210,6 +210,22 @@ class MailProvider(Reply):
     rejected: Count
 
 
+class DeadLetter(Reply):
+    id: str
+    template: str
+    to: MaskedEmail
+    queued_at: Time
+    failed_at: Time
+    attempts: Count
+    reason: Annotated[str, Field(description="the last failure of each provider tried")]
+
+
+class DeadLetters(Reply):
+    count: Count
+    oldest_failed_at: Time | None
+    recent: Annotated[list[DeadLetter], Field(description="the newest 20")]
+
+
 class MailStats(Reply):
     sent: Count
     failed: Count
@@ -224,6 +240,7 @@ class MailStats(Reply):
     latency_buckets: dict[str, Count]
     circuits_open: list[Literal["primary", "fallback"]]
     queue_depth: Count
+    dead_letters: Annotated[DeadLetters, Field(description="mail given up on after retrying while it was useful")]
 
 
 class DashboardWindow(Reply):

@@ -7,6 +7,8 @@ CODES_VERIFIED = Counter("authsvc_codes_verified_total", "One-time code verifica
                          ["purpose", "result"])
 MAIL_SENT = Counter("authsvc_mail_sent_total", "Mail delivery attempts", ["provider", "result"])
 MAIL_QUEUE_DEPTH = Gauge("authsvc_mail_queue_depth", "Mail jobs waiting", multiprocess_mode="max")
+MAIL_DEAD_LETTERS = Gauge("authsvc_mail_dead_letters", "Mail given up on (kept for admins)",
+                          multiprocess_mode="max")
 RATE_LIMITED = Counter("authsvc_rate_limited_total", "Requests refused by a limit", ["limit"])
 LOGINS = Counter("authsvc_logins_total", "Sign-in attempts", ["method", "result"])
 REQUEST_LATENCY = Histogram("authsvc_request_seconds", "Request latency", ["endpoint", "method"],

@@ -10,13 +10,12 @@ import hmac
 import json
 import secrets
 import time
-from datetime import datetime, timezone
 
 from .. import keys
 from ..crypto import token_hash
 from ..errors import NotFound, Unauthorized
 from ..extensions import db, redis_client
-from ..models import User, iso, new_epoch
+from ..models import User, new_epoch, unix_iso
 from ..requestinfo import client_ip, describe_device, user_agent
 from . import audit
 
@@ -136,12 +135,8 @@ def list_sessions(user, current=None):
         redis_client.hdel(index, *dead)
     result.sort(key=lambda s: -(s["last_seen"] or 0))
     for item in result:  # ISO 8601 with an offset, like every other time the service gives out
-        item["created"], item["last_seen"] = _iso(item["created"]), _iso(item["last_seen"])
+        item["created"], item["last_seen"] = unix_iso(item["created"]), unix_iso(item["last_seen"])
     return result
-
-
-def _iso(unix_time):
-    return iso(datetime.fromtimestamp(unix_time, tz=timezone.utc).replace(tzinfo=None)) if unix_time else None
 
 
 def end_one(user, public_id, current=None):

@@ -47,6 +47,7 @@ def prometheus():
         return jsonify({"error": {"code": "unauthorized", "message": "metrics token required"}}), 401
     try:
         metrics.MAIL_QUEUE_DEPTH.set(mail.queue_depth())
+        metrics.MAIL_DEAD_LETTERS.set(mail.dead_letter_count())
     except Exception:  # noqa: BLE001 - metrics must answer even when Redis does not
         pass
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

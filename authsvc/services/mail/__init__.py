@@ -8,7 +8,8 @@ Request side (returns once a sealed job is in Redis; the worker decides who real
 Notices to account owners, and the switch and unsubscribe link of the non-essential one:
     security_alert, new_device, set_new_device, unsubscribe_url, unsubscribe_account
 Figures and the worker:
-    figures(), overview(), queue_depth()    delivery counters; counters + queue for the dashboard
+    figures(), overview(), queue_depth()    delivery counters; counters + queue + dead letters for the dashboard
+    dead_letter_count()                     mail given up on after retrying while it was useful
     start_embedded(app), MailWorker         a worker thread in this process, or one run by the CLI
 
 Inside: compose (templates → subject, text, HTML), queue (Redis: put, claim, ack, retry, reap),
@@ -19,12 +20,13 @@ notices (the security notices).
 
 from .notices import new_device, security_alert, set_new_device, unsubscribe_account, unsubscribe_url
 from .queue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
+from .queue import dead_count as dead_letter_count
 from .queue import depth as queue_depth
 from .stats import figures, overview
 from .worker import MailWorker, start_embedded
 
 __all__ = [
-    "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "current_language", "figures",
+    "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "current_language", "dead_letter_count", "figures",
     "new_device", "overview", "queue_depth", "queue_mail", "security_alert", "send_code",
     "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
 ]

@@ -59,9 +59,11 @@ class Outcome:
     """process_job's verdict on one job; the worker settles it with the queue once."""
 
     result: Result
-    job: dict | None = None  # RETRY: the job as it is stored again (its next attempt number)
+    job: dict | None = None  # RETRY: the job as it is stored again (its next attempt number);
+    #                          FAILED: the job that goes to the dead letters
     delay: float = 0.0  # RETRY: seconds until it is due
     fell_back: bool = False  # the fallback provider decided it
+    reason: str = ""  # FAILED: the last failure of each provider tried
 
 
 class PermanentFailure(Exception):
@@ -89,6 +91,16 @@ def providers():
 def retry_delays():
     raw = current_app.config["MAIL_RETRY_DELAYS"]
     return [float(part) for part in raw.split(",") if part.strip()]
+
+
+def retry_delay(attempt):
+    """Seconds before retry number `attempt` + 1: MAIL_RETRY_DELAYS, then doubling from the
+    last of them up to MAIL_RETRY_MAX_DELAY, for as long as the message is useful."""
+    delays = retry_delays() or [5.0]
+    if attempt < len(delays):
+        return delays[attempt]
+    cap = current_app.config["MAIL_RETRY_MAX_DELAY"]
+    return min(cap, delays[-1] * 2 ** (attempt - len(delays) + 1))
 
 
 class TimedConnection(Connection):
@@ -188,29 +200,34 @@ def process_job(job_id):
     if template is None:
         return Outcome(Result.SUPPRESSED)
     primary, fallback = providers()
-    delays = retry_delays()
     attempt = job.get("attempt", 0)
-    retries_left = attempt < len(delays)
-    if not stats.circuit_open(primary.name):
-        result = _try(primary, job, template, user)
+    first_retries_left = attempt < len(retry_delays())
+    failures = []
+    if stats.circuit_open(primary.name):
+        failures.append(f"{primary.name}: circuit open")
+    else:
+        result = _try(primary, job, template, user, failures)
         if result is not Result.FAILED:
             return Outcome(result)
-    # The primary failed or its circuit is open. Fall back once the primary's retries are
-    # spent, or at once while its circuit is open.
+    # The primary failed or its circuit is open. Fall back once the primary's first retries
+    # are spent, or at once while its circuit is open.
     use_fallback = fallback and not stats.circuit_open(fallback.name) and (
-        not retries_left or stats.circuit_open(primary.name))
+        not first_retries_left or stats.circuit_open(primary.name))
     if use_fallback:
-        result = _try(fallback, job, template, user)
+        result = _try(fallback, job, template, user, failures)
         if result is not Result.FAILED:
             return Outcome(result, fell_back=True)
-    if retries_left:
-        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delays[attempt])
-    log.warning("mail job %s given up after %d attempts", job_id, attempt + 1)
-    return Outcome(Result.FAILED)
+    delay = retry_delay(attempt)
+    deadline = job.get("deadline") or job["queued_at"] + current_app.config["MAIL_NOTICE_USEFUL_FOR"]
+    if time.time() + delay < deadline:
+        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delay)
+    log.warning("mail job %s given up after %d attempts: %s", job_id, attempt + 1, "; ".join(failures))
+    return Outcome(Result.FAILED, job=job, reason="; ".join(failures))
 
 
-def _try(provider, job, template, user):
-    """One attempt through one provider: SENT, REJECTED or FAILED (transient)."""
+def _try(provider, job, template, user, failures):
+    """One attempt through one provider: SENT, REJECTED or FAILED (transient, its reason
+    appended to `failures`)."""
     try:
         message = build_message(job, provider, template, user)
         send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
@@ -222,10 +239,18 @@ def _try(provider, job, template, user):
         stats.record(provider.name, "failed")
         stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
+        failures.append(f"{provider.name}: {_describe(exc)}")
         return Result.FAILED
     stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
     stats.provider_ok(provider.name)
     return Result.SENT
+
+
+def _describe(exc):
+    """A short reason an operator can act on, without the message's content."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:80]}"
+    return f"{type(exc).__name__}: {str(exc)[:80]}" if str(exc) else type(exc).__name__
 
 
 def _resolve_recipient(job):

@@ -14,12 +14,14 @@ import json
 import time
 import uuid
 
+from flask import current_app
 from flask_babel import get_locale
 
 from ... import crypto, keys
 from ...extensions import redis_client
 from ...requestinfo import client_ip, user_agent
 from .. import codes
+from ..validation import mask_email
 
 NOTICE_TTL = 2 * 86400  # a notice without a secret may wait two days for delivery
 
@@ -38,6 +40,7 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
                essential=True, lang=None):
     """Seal a mail job into Redis and queue it; returns the job id."""
     now = time.time()
+    useful_for = min(ttl, current_app.config["MAIL_NOTICE_USEFUL_FOR"])  # a code mail: its code's life
     job = {
         "id": uuid.uuid4().hex,
         "template": template,
@@ -48,6 +51,7 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
         "alternate": alternate,
         "essential": essential,
         "queued_at": now,
+        "deadline": now + useful_for,  # retried until then; a code mail until its code expires
         "attempt": 0,
     }
     pipe = redis_client.pipeline(transaction=True)
@@ -167,6 +171,33 @@ def retry_later(worker_id, job, delay):
     pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
     pipe.execute()
+
+
+def dead_letter(worker_id, job, reason):
+    """Give up on a job for good: drop its content and keep a record admins see (no secret)."""
+    record = {"id": job["id"], "template": job["template"], "to": mask_email(job["to"]),
+              "queued_at": job["queued_at"], "failed_at": time.time(),
+              "attempts": job.get("attempt", 0) + 1, "reason": reason}
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.lpush(keys.MAIL_DEAD, json.dumps(record))
+    pipe.ltrim(keys.MAIL_DEAD, 0, keys.MAIL_DEAD_KEEP - 1)
+    pipe.delete(keys.mail_job(job["id"]))
+    pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
+    pipe.execute()
+
+
+def dead_count():
+    return int(redis_client.llen(keys.MAIL_DEAD))
+
+
+def dead_letters(limit=20):
+    """(how many, the newest `limit` records, the oldest record or None)."""
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.llen(keys.MAIL_DEAD)
+    pipe.lrange(keys.MAIL_DEAD, 0, limit - 1)
+    pipe.lindex(keys.MAIL_DEAD, -1)
+    count, newest, oldest = pipe.execute()
+    return int(count), [json.loads(r) for r in newest], json.loads(oldest) if oldest else None
 
 
 def depth():

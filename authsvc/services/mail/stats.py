@@ -3,6 +3,7 @@
 from flask import current_app
 
 from ... import keys
+from ...models import unix_iso
 from ...extensions import redis_client
 from .. import metrics
 from . import queue
@@ -47,8 +48,13 @@ def provider_ok(provider):
 
 
 def overview():
-    """What the admin dashboard and /api/v1/admin/mail-stats show: the figures and the queue."""
-    return dict(figures(), queue_depth=queue.depth())
+    """What the admin dashboard and /api/v1/admin/mail-stats show: the figures, the queue and
+    the mail given up on (count, oldest, the newest with their reasons)."""
+    count, newest, oldest = queue.dead_letters()
+    return dict(figures(), queue_depth=queue.depth(), dead_letters={
+        "count": count, "oldest_failed_at": unix_iso(oldest["failed_at"]) if oldest else None,
+        "recent": [dict(r, queued_at=unix_iso(r["queued_at"]), failed_at=unix_iso(r["failed_at"]))
+                   for r in newest]})
 
 
 def figures():

@@ -46,6 +46,7 @@ class MailWorker:
             queue.promote_due()
             queue.reap_dead_workers()
             metrics.MAIL_QUEUE_DEPTH.set(queue.depth())
+            metrics.MAIL_DEAD_LETTERS.set(queue.dead_count())
         smtpconn.close_idle()
 
     def process_one(self, block=True):
@@ -72,6 +73,8 @@ class MailWorker:
         (done with for good, remembered as sent when it was), then counted."""
         if outcome.result is Result.RETRY:
             queue.retry_later(self.worker_id, outcome.job, outcome.delay)
+        elif outcome.result is Result.FAILED and outcome.job:
+            queue.dead_letter(self.worker_id, outcome.job, outcome.reason)
         else:
             queue.ack(self.worker_id, job_id, sent=outcome.result is Result.SENT)
         if outcome.result in COUNTED:
