@@ -22,7 +22,7 @@ SETTINGS = {
     "PROXY_FIX_X_FOR": (int, 0),
     "IPV6_LIMIT_PREFIX": (int, 64),  # per-IP limits count an IPv6 client by this network
     "SITE_NAME": (str, "authsvc"),
-    "DISPLAY_TIMEZONE": (str, "Asia/Shanghai"),  # times shown in mail
+    "DISPLAY_TIMEZONE": (str, "Asia/Shanghai"),  # every time shown on pages and in mail (labelled)
     # captcha
     "CAPTCHA_ENABLED": (bool, True),
     "CAPTCHA_TTL": (int, 300),
