@@ -162,17 +162,15 @@ def logout():
 @login_limit
 def reauthenticate():
     form = ReauthForm(next=request.args.get("next"))
-    status = 200
+    status, locked = 200, False
     if form.validate_on_submit():
         try:
             signin.reauthenticate(current_user, form.password.data)
         except ServiceError as error:
             status = apply_error(form, error)
-            if error.code == "account_locked":
-                end_browser_session()
-                return redirect(url_for("auth.login"))
+            locked = error.code == "account_locked"  # still signed in: the page says what now
         else:
             session["password_at"] = time.time()
             session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
-    return render_template("auth/reauthenticate.html", form=form), status
+    return render_template("auth/reauthenticate.html", form=form, locked=locked), status
