@@ -145,6 +145,7 @@ class ReauthLocked(AccountLocked):
 class RateLimited(ServiceError):
     code = "rate_limited"
     status = 429
+    captcha_kept = False  # set by captcha.kept_if_limited: the solved captcha still works
 
     def __init__(self, retry_after, message=None):
         from flask_babel import gettext

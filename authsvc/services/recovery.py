@@ -22,8 +22,8 @@ from .validation import check_new_password, mask_email, normalize_code, normaliz
 def request_reset(email, captcha_id=None, captcha_answer=None):
     """Send a reset code if the address has an account; the same answer either way."""
     email = normalize_email(email)
-    captcha.check_captcha(captcha_id, captcha_answer)
-    sendlimits.charge_send(email, client_net(), "reset")
+    with captcha.kept_if_limited(captcha_id, captcha_answer):
+        sendlimits.charge_send(email, client_net(), "reset")
     mail.send_code("reset", email, account=mail.IF_ACCOUNT)
     audit.record("password.reset_requested", email=email)
     return sendlimits.code_sent(email, "reset")

@@ -118,8 +118,8 @@ def request_login_code(email, captcha_id=None, captcha_answer=None):
     """Send a sign-in code; the same answer and work whether or not the account exists."""
     _code_login_allowed()
     email = normalize_email(email)
-    captcha.check_captcha(captcha_id, captcha_answer)
-    sendlimits.charge_send(email, client_net(), "login")
+    with captcha.kept_if_limited(captcha_id, captcha_answer):
+        sendlimits.charge_send(email, client_net(), "login")
     # issued either way, so verifying a guess behaves alike for every address
     mail.send_code("login", email, account=mail.IF_ACCOUNT)
     return sendlimits.code_sent(email, "login")

@@ -115,11 +115,11 @@ def code_request():
     form = EmailCaptchaForm()
     status = 200
     if form.validate_on_submit():
+        captcha_id = session.pop("captcha_id", None)
         try:
-            answer = signin.request_login_code(form.email.data, session.pop("captcha_id", None),
-                                               form.captcha.data)
+            answer = signin.request_login_code(form.email.data, captcha_id, form.captcha.data)
         except ServiceError as error:
-            status = apply_error(form, error)
+            status = apply_error(form, error, captcha_id)
         else:
             session["code_login"] = {"email": form.email.data, "masked": answer["email"],
                                      "next": request.args.get("next")}

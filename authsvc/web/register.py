@@ -27,13 +27,14 @@ def start():
     if _mode() == "closed":
         return render_template("auth/register_closed.html"), 403
     if form.validate_on_submit():
+        captcha_id = session.pop("captcha_id", None)
         try:
             answer = registration.start_registration(
                 form.email.data, form.username.data, form.password.data,
-                invite_code=form.invite_code.data, captcha_id=session.pop("captcha_id", None),
+                invite_code=form.invite_code.data, captcha_id=captcha_id,
                 captcha_answer=form.captcha.data)
         except ServiceError as error:
-            status = apply_error(form, error)
+            status = apply_error(form, error, captcha_id)
         else:
             session["register"] = {"email": form.email.data, "id": answer["registration_id"]}
             session["register_masked"] = answer["email"]
