@@ -3,7 +3,7 @@
 import math
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
@@ -77,6 +77,7 @@ def resend():
         registration.resend_code(pending["email"], pending["id"])
     except ServiceError as error:
         apply_error(None, error)
+        g.page_address = url_for("register.verify")  # the page shown; this address is POST-only
         return render_template("auth/register_verify.html", form=CodeForm(), resend=EmptyForm(),
                                masked=session.get("register_masked"),
                                wait=error.extra.get("retry_after", 0)), error.status
