@@ -51,6 +51,7 @@ SETTINGS = {
     "DEVICE_COOKIE_DAYS": (int, 180),
     "AUTO_LOGIN_AFTER_RESET": (bool, False),
     "REAUTH_SECONDS": (int, 900),
+    "EMAIL_UNDO_DAYS": (int, 7),  # how long the old address's "undo this email change" link works
     # sessions and tokens
     "API_TOKEN_TTL": (int, 86400),
     "SESSION_IDLE_TIMEOUT": (int, 1800),
