@@ -39,7 +39,11 @@ def typed_fields():
     """The carried fields of the form just posted (for the switch's hidden inputs)."""
     if request.method != "POST":
         return {}
-    return {name: request.form[name][:MAX_LENGTH] for name in CARRY_FIELDS if request.form.get(name)}
+    try:
+        posted = request.form
+    except HTTPException:  # the error page of a body too large to read
+        return {}
+    return {name: posted[name][:MAX_LENGTH] for name in CARRY_FIELDS if posted.get(name)}
 
 
 def remember(target, form):
