@@ -121,7 +121,8 @@ def undo(token):
                  detail={"restored": mask_email(old_email), "dropped": mask_email(new_email)})
     try:
         sendlimits.charge_send(old_email, None, "reset")
-        mail.send_code("reset", old_email, account=mail.IF_ACCOUNT)
+        # ALWAYS: the worker may read the database before this request commits the restored address
+        mail.send_code("reset", old_email, account=mail.ALWAYS)
         sent = True
     except RateLimited:
         sent = False  # the reset page can ask for one once the address's limit allows
