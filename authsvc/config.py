@@ -22,7 +22,7 @@ SETTINGS = {
     "PROXY_FIX_X_FOR": (int, 0),
     "IPV6_LIMIT_PREFIX": (int, 64),  # per-IP limits count an IPv6 client by this network
     "SITE_NAME": (str, "authsvc"),
-    "DISPLAY_TIMEZONE": (str, "Asia/Shanghai"),  # times shown in mail
+    "DISPLAY_TIMEZONE": (str, "Asia/Shanghai"),  # every time shown on pages and in mail (labelled)
     # captcha
     "CAPTCHA_ENABLED": (bool, True),
     "CAPTCHA_TTL": (int, 300),
@@ -51,6 +51,7 @@ SETTINGS = {
     "DEVICE_COOKIE_DAYS": (int, 180),
     "AUTO_LOGIN_AFTER_RESET": (bool, False),
     "REAUTH_SECONDS": (int, 900),
+    "EMAIL_UNDO_DAYS": (int, 7),  # how long the old address's "undo this email change" link works
     # sessions and tokens
     "API_TOKEN_TTL": (int, 86400),
     "SESSION_IDLE_TIMEOUT": (int, 1800),

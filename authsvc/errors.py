@@ -125,9 +125,27 @@ class AccountLocked(ServiceError):
         return self.extra["retry_after"]
 
 
+class ReauthLocked(AccountLocked):
+    """The password can't be confirmed while the account is locked: when, and what works now."""
+
+    def __init__(self, retry_after):
+        from flask_babel import gettext
+
+        from .timefmt import display_in
+
+        super().__init__(retry_after)
+        self._message = gettext(
+            "Your password cannot be confirmed now: after too many wrong passwords it is locked "
+            "for %(when)s more, until %(until)s. You stay signed in; try again after that time. "
+            "Sign-in by emailed code keeps working meanwhile. Forgot your password? Reset it by "
+            "emailed code: that also lifts the lock at once.",
+            when=humanize_seconds(retry_after), until=display_in(retry_after))
+
+
 class RateLimited(ServiceError):
     code = "rate_limited"
     status = 429
+    captcha_kept = False  # set by captcha.kept_if_limited: the solved captcha still works
 
     def __init__(self, retry_after, message=None):
         from flask_babel import gettext

@@ -3,8 +3,6 @@
 import logging
 import secrets
 import time
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from flask import abort, g, request, session
 from flask_babel import get_locale
@@ -15,6 +13,7 @@ from .errors import Unavailable
 from .extensions import db
 from .requestinfo import describe_device
 from .services import audit, metrics
+from .timefmt import display_time
 
 log = logging.getLogger("authsvc.http")
 
@@ -24,19 +23,9 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 def register_hooks(app):
     @app.template_filter("datetime")
-    def format_datetime(value):
-        """A UTC datetime, an ISO 8601 string or a Unix time, shown in DISPLAY_TIMEZONE."""
-        if not value:
-            return "–"
-        zone = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
-        if isinstance(value, str):
-            moment = datetime.fromisoformat(value)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        elif isinstance(value, (int, float)):
-            moment = datetime.fromtimestamp(value, tz=timezone.utc)
-        else:
-            moment = value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    def format_datetime(value, seconds=False):
+        """Every time on a page: in DISPLAY_TIMEZONE, labelled (see timefmt.py)."""
+        return display_time(value, seconds)
 
     @app.template_filter("device")
     def device(value):

@@ -77,6 +77,22 @@ def pending_email_change_ttl():
     return code_ttl("change_email")
 
 
+def email_undo(undo_hash):
+    """One "undo this email change" link (keyed by the hash of its id): the account, the old
+    and the new address. Deleted when used: the link works once."""
+    return f"{PREFIX}undo:email:{undo_hash}"
+
+
+def email_undo_index(user_id):
+    """The account's open undo links: using one voids the others (a chain of changes made by
+    an intruder must not leave him an undo link of his own)."""
+    return f"{PREFIX}undo:emailidx:{user_id}"
+
+
+def email_undo_ttl():
+    return _cfg("EMAIL_UNDO_DAYS") * DAY
+
+
 def invite_failures(ip):
     """Wrong invite codes from one address in the last hour (guessing guard)."""
     return f"{PREFIX}invitefail:{ip}"

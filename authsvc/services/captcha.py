@@ -1,11 +1,15 @@
-"""Pillow-drawn captcha: draw, store (hashed, single use, TTL), check."""
+"""Pillow-drawn captcha: draw, store (hashed, single use, TTL), check; kept for the retry
+when a send limit (not the captcha) refused the request."""
 
 import hmac
 import math
 import random
 import secrets
 import struct
+import time
 import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import current_app
@@ -13,7 +17,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import crypto, keys
-from ..errors import CaptchaInvalid, CaptchaRequired
+from ..errors import CaptchaInvalid, CaptchaRequired, RateLimited
 from ..extensions import redis_client
 
 # No look-alikes: 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V are left out.
@@ -42,19 +46,66 @@ def new_captcha():
     return captcha_id, draw(text)
 
 
-def check_captcha(captcha_id, answer):
-    """Consume the captcha; raise CaptchaRequired / CaptchaInvalid unless the answer matches."""
+# Take the captcha out of Redis in one step and say how long it had left: only one request
+# can hold a captcha, however many arrive with it at once.
+CLAIM_LUA = """
+local stored = redis.call('GET', KEYS[1])
+if not stored then return false end
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return {stored, ttl}
+"""
+
+
+@dataclass
+class Claim:
+    key: str
+    stored: bytes
+    deadline: float  # time.monotonic() at which the captcha would have expired
+
+
+def _claim(captcha_id, answer):
+    """Take the captcha (single use: right or wrong, it is gone for every other request);
+    raise CaptchaRequired / CaptchaInvalid unless the answer matches; None when disabled."""
     if not enabled():
-        return
+        return None
     if not captcha_id or not (answer or "").strip():
         raise CaptchaRequired()
     if len(captcha_id) > 64 or len(answer) > 16:
         raise CaptchaInvalid()
-    stored = redis_client.getdel(keys.captcha(captcha_id))  # single use, right or wrong
-    if stored is None:
+    key = keys.captcha(captcha_id)
+    taken = redis_client.script(CLAIM_LUA)(keys=[key])
+    if not taken:
         raise CaptchaInvalid(_("The picture has expired. A new one is shown; please try again."))
+    stored, ttl_ms = taken[0], int(taken[1])
     if not hmac.compare_digest(stored.decode(), _answer_hash(captcha_id, answer)):
-        raise CaptchaInvalid()
+        raise CaptchaInvalid()  # a wrong answer burns the captcha
+    return Claim(key, stored, time.monotonic() + max(ttl_ms, 0) / 1000)
+
+
+def check_captcha(captcha_id, answer):
+    """Consume the captcha; raise CaptchaRequired / CaptchaInvalid unless the answer matches."""
+    _claim(captcha_id, answer)
+
+
+@contextmanager
+def kept_if_limited(captcha_id, answer):
+    """Check the captcha for a code request; a rightly solved one stays usable when the block
+    raises RateLimited (the person waits and retries; the limit, not the captcha, said no).
+
+    The captcha is taken before the block runs, so two requests with one captcha never both
+    get through; it is put back only if nothing else took its place, with the time it had
+    left (never longer). Accepted requests and wrong answers spend it.
+    """
+    claim = _claim(captcha_id, answer)
+    try:
+        yield
+    except RateLimited as limited:
+        if claim is not None:
+            left_ms = int((claim.deadline - time.monotonic()) * 1000)
+            limited.captcha_kept = left_ms > 0 and bool(
+                redis_client.set(claim.key, claim.stored, px=left_ms, nx=True))
+        raise
 
 
 _SYSTEM_RANDOM = secrets.SystemRandom()

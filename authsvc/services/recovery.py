@@ -15,15 +15,16 @@ from ..errors import CodeExpired, Conflict, InvalidCredentials, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import audit, captcha, codes, devices, mail, passwords, second_step, sendlimits, signin, tokens
+from . import (audit, captcha, codes, devices, email_undo, mail, passwords, second_step, sendlimits, signin,
+               tokens)
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
 
 def request_reset(email, captcha_id=None, captcha_answer=None):
     """Send a reset code if the address has an account; the same answer either way."""
     email = normalize_email(email)
-    captcha.check_captcha(captcha_id, captcha_answer)
-    sendlimits.charge_send(email, client_net(), "reset")
+    with captcha.kept_if_limited(captcha_id, captcha_answer):
+        sendlimits.charge_send(email, client_net(), "reset")
     mail.send_code("reset", email, account=mail.IF_ACCOUNT)
     audit.record("password.reset_requested", email=email)
     return sendlimits.code_sent(email, "reset")
@@ -129,5 +130,9 @@ def confirm_email_change(user, code):
         db.session.rollback()
         raise Conflict({"new_email": [_("This address is now in use by another account.")]}) from None
     audit.record("email.changed", user=user, detail={"old": mask_email(old_email)})
-    mail.security_alert(user, "email_changed", to=old_email, new_email=mask_email(new_email))
+    # The old address gets a way back, not "reset your password": a reset code would go to
+    # the new address, which may be the intruder's.
+    mail.security_alert(user, "email_changed", to=old_email, new_email=mask_email(new_email),
+                        undo_url=email_undo.issue(user, old_email, new_email),
+                        undo_days=current_app.config["EMAIL_UNDO_DAYS"])
     return user

@@ -56,19 +56,19 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
         invite_code = _collect(errors, "invite_code", invites.normalize_invite, invite_code)
     if errors:
         raise InvalidInput(errors)
-    captcha.check_captcha(captcha_id, captcha_answer)
-    # The IP pays first: a "username taken" answer costs budget too, so usernames can't be
-    # probed past the limit. A send the address's own limits refuse gives the IP's charge back.
-    ip_charge = sendlimits.charge_send(None, client_net(), "register")
-    if mode == "invite":
-        invites.check_invite(invite_code)
-    if db.session.execute(db.select(User.id).filter_by(username=username)).first():
-        raise Conflict({"username": [_("This username is taken. Please choose another.")]})
-    try:
-        sendlimits.charge_send(email, None, "register")
-    except RateLimited:
-        sendlimits.refund(ip_charge)
-        raise
+    with captcha.kept_if_limited(captcha_id, captcha_answer):  # a 429 leaves it solved
+        # The IP pays first: a "username taken" answer costs budget too, so usernames can't be
+        # probed past the limit. A send the address's own limits refuse gives the IP's charge back.
+        ip_charge = sendlimits.charge_send(None, client_net(), "register")
+        if mode == "invite":
+            invites.check_invite(invite_code)
+        if db.session.execute(db.select(User.id).filter_by(username=username)).first():
+            raise Conflict({"username": [_("This username is taken. Please choose another.")]})
+        try:
+            sendlimits.charge_send(email, None, "register")
+        except RateLimited:
+            sendlimits.refund(ip_charge)
+            raise
     registration_id = secrets.token_urlsafe(16)
     pending = {
         "email": email,

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func
 
 from .. import crypto, keys
-from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput
+from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput, ReauthLocked
 from ..extensions import db, redis_client
 from ..models import User
 from ..requestinfo import client_net
@@ -118,8 +118,8 @@ def request_login_code(email, captcha_id=None, captcha_answer=None):
     """Send a sign-in code; the same answer and work whether or not the account exists."""
     _code_login_allowed()
     email = normalize_email(email)
-    captcha.check_captcha(captcha_id, captcha_answer)
-    sendlimits.charge_send(email, client_net(), "login")
+    with captcha.kept_if_limited(captcha_id, captcha_answer):
+        sendlimits.charge_send(email, client_net(), "login")
     # issued either way, so verifying a guess behaves alike for every address
     mail.send_code("login", email, account=mail.IF_ACCOUNT)
     return sendlimits.code_sent(email, "login")
@@ -149,7 +149,19 @@ def sign_out(user, kind, token_hash=None):
 
 
 def reauthenticate(user, password):
-    """Confirm the password of a signed-in user; failures count like sign-in failures."""
-    slot = attempts.reserve(f"u{user.id}")
-    attempts.check_password(slot, user, password, user.email)
+    """Confirm the password of a signed-in user; failures count like sign-in failures.
+
+    While the account is locked the password is not checked at all (a lock gives no oracle);
+    the refusal is audited and says when to try again and what else works meanwhile. The
+    caller's session stays: it was made by code or password, which the lock does not undo.
+    """
+    try:
+        slot = attempts.reserve(f"u{user.id}")
+    except AccountLocked as locked:
+        audit.record("reauth.locked", "failure", user=user, detail={"seconds": locked.retry_after})
+        raise ReauthLocked(locked.retry_after) from None
+    try:
+        attempts.check_password(slot, user, password, user.email)
+    except AccountLocked as locked:  # this failure set the lock (audited as login.locked)
+        raise ReauthLocked(locked.retry_after) from None
     return True

@@ -115,11 +115,11 @@ def code_request():
     form = EmailCaptchaForm()
     status = 200
     if form.validate_on_submit():
+        captcha_id = session.pop("captcha_id", None)
         try:
-            answer = signin.request_login_code(form.email.data, session.pop("captcha_id", None),
-                                               form.captcha.data)
+            answer = signin.request_login_code(form.email.data, captcha_id, form.captcha.data)
         except ServiceError as error:
-            status = apply_error(form, error)
+            status = apply_error(form, error, captcha_id)
         else:
             session["code_login"] = {"email": form.email.data, "masked": answer["email"],
                                      "next": request.args.get("next")}
@@ -162,17 +162,15 @@ def logout():
 @login_limit
 def reauthenticate():
     form = ReauthForm(next=request.args.get("next"))
-    status = 200
+    status, locked = 200, False
     if form.validate_on_submit():
         try:
             signin.reauthenticate(current_user, form.password.data)
         except ServiceError as error:
             status = apply_error(form, error)
-            if error.code == "account_locked":
-                end_browser_session()
-                return redirect(url_for("auth.login"))
+            locked = error.code == "account_locked"  # still signed in: the page says what now
         else:
             session["password_at"] = time.time()
             session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
-    return render_template("auth/reauthenticate.html", form=form), status
+    return render_template("auth/reauthenticate.html", form=form, locked=locked), status

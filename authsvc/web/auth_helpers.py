@@ -64,10 +64,17 @@ def safe_next(target, default="account.index"):
     return url_for(default)
 
 
-def apply_error(form, error):
-    """Show a service error on the form's fields, or above the form; returns its status."""
+def apply_error(form, error, captcha_id=None):
+    """Show a service error on the form's fields, or above the form; returns its status.
+
+    `captcha_id`: the captcha the request used; a limit that left it solved keeps it in the
+    session, and the page then asks for no new picture (g.captcha_kept).
+    """
     if "retry_after" in error.extra:
         g.retry_after = error.extra["retry_after"]  # hooks.py turns it into a Retry-After header
+    if captcha_id and getattr(error, "captcha_kept", False):
+        session["captcha_id"] = captcha_id
+        g.captcha_kept = True
     fields = error.extra.get("fields") or {}
     unplaced = [] if fields else [error.message]
     for name, messages in fields.items():

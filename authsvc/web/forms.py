@@ -14,6 +14,7 @@ from wtforms.i18n import messages_path
 from wtforms.validators import EqualTo, Optional
 
 from ..i18n import lazy_gettext as _l
+from . import carry
 from .widgets import render_input
 
 REQUIRED = {"required": True}
@@ -26,7 +27,11 @@ def _wtforms_translations(locale):
 
 class FlaskForm(_FlaskForm):
     """Flask-WTF's form, with WTForms' own messages translated from a catalog loaded once per
-    language (Flask-WTF parses the catalog again on every request: about 1.5 ms a page)."""
+    language (Flask-WTF parses the catalog again on every request: about 1.5 ms a page), and
+    the fields a language switch carried over (web/carry.py) as its initial values."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **carry.take(type(self), kwargs))
 
     class Meta(_FlaskForm.Meta):
         def get_translations(self, form):

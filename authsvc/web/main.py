@@ -1,10 +1,12 @@
 """Home, the captcha picture and the language switch."""
 
-from flask import Blueprint, current_app, make_response, redirect, request, session, url_for
+from flask import (Blueprint, current_app, has_request_context, make_response, redirect, request, session,
+                   url_for)
 from flask_login import current_user
 
 from ..ratelimits import captcha_images
 from ..services import captcha
+from . import carry
 from .auth_helpers import safe_next
 
 bp = Blueprint("main", __name__)
@@ -30,10 +32,21 @@ def captcha_image():
     return response
 
 
+@bp.app_context_processor
+def language_switch():
+    """Where the switch returns to, and the fields it carries (for pages without scripts)."""
+    if not has_request_context():  # mail rendered by the worker
+        return {}
+    return {"lang_return": carry.page_address(), "lang_carry": carry.typed_fields()}
+
+
 @bp.post("/lang/<code>")
 def switch_language(code):
-    """Remember the chosen language in a cookie (a POST, so CSRFProtect checks it)."""
-    response = redirect(safe_next(request.form.get("next"), "main.index"))
+    """Remember the chosen language in a cookie (a POST, so CSRFProtect checks it) and go
+    back to the page's own address with what was typed there (web/carry.py)."""
+    target = safe_next(request.form.get("next"), "main.index")
+    carry.remember(target, request.form)
+    response = redirect(target)
     if code in ("zh", "en"):
         response.set_cookie("lang", code, max_age=LANG_COOKIE_DAYS * 86400, samesite="Lax",
                             secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)

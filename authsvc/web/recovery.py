@@ -16,11 +16,11 @@ def reset_request():
     form = EmailCaptchaForm()
     status = 200
     if form.validate_on_submit():
+        captcha_id = session.pop("captcha_id", None)
         try:
-            answer = recovery.request_reset(form.email.data, session.pop("captcha_id", None),
-                                            form.captcha.data)
+            answer = recovery.request_reset(form.email.data, captcha_id, form.captcha.data)
         except ServiceError as error:
-            status = apply_error(form, error)
+            status = apply_error(form, error, captcha_id)
         else:
             session["reset"] = {"email": form.email.data, "masked": answer["email"]}
             flash(_("If %(email)s has an account, a reset code is on its way. It is valid for %(num)d minutes.",

@@ -3,7 +3,7 @@
 import math
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
@@ -27,13 +27,14 @@ def start():
     if _mode() == "closed":
         return render_template("auth/register_closed.html"), 403
     if form.validate_on_submit():
+        captcha_id = session.pop("captcha_id", None)
         try:
             answer = registration.start_registration(
                 form.email.data, form.username.data, form.password.data,
-                invite_code=form.invite_code.data, captcha_id=session.pop("captcha_id", None),
+                invite_code=form.invite_code.data, captcha_id=captcha_id,
                 captcha_answer=form.captcha.data)
         except ServiceError as error:
-            status = apply_error(form, error)
+            status = apply_error(form, error, captcha_id)
         else:
             session["register"] = {"email": form.email.data, "id": answer["registration_id"]}
             session["register_masked"] = answer["email"]
@@ -76,6 +77,7 @@ def resend():
         registration.resend_code(pending["email"], pending["id"])
     except ServiceError as error:
         apply_error(None, error)
+        g.page_address = url_for("register.verify")  # the page shown; this address is POST-only
         return render_template("auth/register_verify.html", form=CodeForm(), resend=EmptyForm(),
                                masked=session.get("register_masked"),
                                wait=error.extra.get("retry_after", 0)), error.status

@@ -31,6 +31,28 @@
     };
     tick();
   });
+  // Language switch: carry what is typed in the page's form now (the server knows only what
+  // was last posted). The same harmless fields as web/carry.py; never passwords or codes.
+  var CARRY = ["login", "email", "username", "invite_code", "new_email", "remember"];
+  document.querySelectorAll("form[data-lang-switch]").forEach(function (switcher) {
+    switcher.addEventListener("submit", function () {
+      var form = document.querySelector("main form[method=post]");
+      if (!form) { return; }
+      CARRY.forEach(function (name) {
+        var field = form.elements.namedItem(name);
+        if (!field || field.type === "password" || field.type === "hidden") { return; }
+        var value = field.type === "checkbox" ? (field.checked ? "y" : "") : field.value;
+        var carried = switcher.querySelector('input[name="carry-' + name + '"]');
+        if (!carried) {
+          carried = document.createElement("input");
+          carried.type = "hidden";
+          carried.name = "carry-" + name;
+          switcher.appendChild(carried);
+        }
+        carried.value = value;
+      });
+    });
+  });
   // Confirm before destructive admin actions.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -178,6 +178,24 @@ def test_one_solved_captcha_admits_exactly_one_request(server, state, client_for
     assert counts.get("400 captcha_invalid", 0) == BURST - 1, message
 
 
+def test_a_limited_burst_gives_one_solved_captcha_back_once(server, state, client_for):
+    """Half the burst asks for an address in its cooldown (429: the captcha is put back),
+    half for fresh addresses (accepted: the captcha is spent). Taking and putting back are
+    atomic, so one captcha admits at most one request in the burst, and exactly one over the
+    burst and a later retry together."""
+    client = client_for(server)
+    assert client.post("/password-resets", {"email": "waiting@example.com", **client.captcha()}).status == 202
+    solved = client.captcha()
+    outcomes = fire(server.url, BURST, None,
+                    lambda i, c, ctx: c.post("/password-resets", {
+                        "email": "waiting@example.com" if i % 2 else f"fresh{i}@example.com", **solved}))
+    counts = tally(outcomes)
+    later = client.post("/password-resets", {"email": "later@example.com", **solved})
+    message = report("captcha kept by a 429", counts, later=later.label)
+    assert _allowed(counts, "202", "429 rate_limited", "400 captcha_invalid"), message
+    assert counts.get("202", 0) + (later.status == 202) == 1, message
+
+
 # -- 9. send limits ------------------------------------------------------------------------
 
 def test_parallel_reset_requests_for_one_address_send_exactly_three(server, state, client_for):

@@ -3,14 +3,13 @@ in templates/email/, and the List-Unsubscribe headers of a non-essential notice 
 """
 
 import time
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
 from ...requestinfo import describe_device
+from ...timefmt import display_time
 
 SUBJECTS = {
     "verification": lambda c: _("Your verification code is: %(code)s", code=c["code"]),
@@ -67,6 +66,4 @@ def compose(job, template=None, recipient_user=None):
 
 
 def _local_time(timestamp):
-    zone = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE") or "Asia/Shanghai")
-    moment = datetime.fromtimestamp(timestamp or time.time(), tz=timezone.utc).astimezone(zone)
-    return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return display_time(timestamp or time.time())
