@@ -114,6 +114,18 @@ def sign_out(page, lang=zh):
     expect(page).to_have_url(re.compile(r"/login$"))
 
 
+def request_code(page, link, email, button, verify_path):
+    """From /login, follow `link` to a page that mails a code, ask for it for `email` (captcha
+    solved) and land on `verify_path`; returns the masked address the page names."""
+    page.goto("/login")
+    page.get_by_role("link", name=zh(link)).click()
+    page.get_by_label(zh("Email")).fill(email)
+    solve_captcha(page)
+    submit(page, zh(button))
+    expect(page).to_have_url(re.compile(re.escape(verify_path) + "$"))
+    return email[0] + "***@" + email.split("@", 1)[1]
+
+
 def enter_code(page, code, button):
     page.get_by_label(zh("Verification code")).fill(code)
     submit(page, button)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .helpers import (PASSWORD, enter_code, expect, flash, sign_in, solve_captcha, submit,
+from .helpers import (PASSWORD, enter_code, expect, flash, request_code, sign_in, submit,
                       text_of, unique, zh)
 
 pytestmark = pytest.mark.browser
@@ -25,14 +25,7 @@ def test_reset_password_by_emailed_code(new_context, user, inbox, fresh_ip):
     expect(elsewhere).to_have_url(ACCOUNT)
 
     page = new_context().new_page()
-    page.goto("/login")
-    page.get_by_role("link", name=zh("Forgot your password?")).click()
-    expect(page).to_have_url(re.compile(r"/reset$"))
-    page.get_by_label(zh("Email")).fill(user["email"])
-    solve_captcha(page)
-    submit(page, zh("Send reset code"))
-    expect(page).to_have_url(re.compile(r"/reset/verify$"))
-    masked = user["email"][0] + "***@example.com"
+    masked = request_code(page, "Forgot your password?", user["email"], "Send reset code", "/reset/verify")
     expect(flash(page)).to_have_text(zh("If %(email)s has an account, a reset code is on its way. "
                                         "It is valid for %(num)d minutes.", email=masked, num=30))
     code = inbox.code(user["email"], 2)  # mail 1: registration

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .helpers import (PASSWORD, captcha_loaded, enter_code, expect, flash, sign_in, sign_out,
+from .helpers import (PASSWORD, captcha_loaded, enter_code, expect, flash, request_code, sign_in, sign_out,
                       solve_captcha, submit, zh, zh_plural)
 
 pytestmark = pytest.mark.browser
@@ -72,14 +72,8 @@ def test_wrong_password_then_captcha_then_lockout(page, user, fresh_ip):
 
 
 def sign_in_by_code(page, user, inbox):
-    page.goto("/login")
-    page.get_by_role("link", name=zh("Sign in with an emailed code")).click()
-    expect(page).to_have_url(re.compile(r"/login/code"))
-    page.get_by_label(zh("Email")).fill(user["email"])
-    solve_captcha(page)
-    submit(page, zh("Send sign-in code"))
-    expect(page).to_have_url(re.compile(r"/login/code/verify$"))
-    masked = user["email"][0] + "***@example.com"
+    masked = request_code(page, "Sign in with an emailed code", user["email"], "Send sign-in code",
+                          "/login/code/verify")
     expect(flash(page)).to_have_text(
         zh("If %(email)s has an account, a sign-in code is on its way.", email=masked))
     enter_code(page, inbox.code(user["email"], 2), zh("Sign in"))  # mail 1: registration
