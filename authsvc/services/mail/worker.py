@@ -38,8 +38,10 @@ class MailWorker:
             return
         self._last_housekeeping = now
         with self.app.app_context():
+            # First what SMTP accepted while Redis (or its replicas) could not record it, so it
+            # is never sent again; then, after an outage, what sits in our own list goes back.
+            queue.record_unrecorded()
             if self._requeue_own:
-                # After a Redis outage a claimed job may sit in our own list: hand it back.
                 queue.requeue_claimed(self.worker_id)
                 self._requeue_own = False
             queue.heartbeat(self.worker_id)
