@@ -54,7 +54,7 @@ def start_enrolment(user):
     secret = crypto.unseal(sealed).decode() if sealed else pyotp.random_base32(32)
     redis_client.set(key, crypto.seal(secret.encode()), ex=keys.TOTP_ENROLMENT_TTL)
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=current_app.config["SITE_NAME"])
-    svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#1f2328", light="#ffffff",
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#1f2328", light="#ffffff", omitsize=True,
                                                 title=_("QR code for your authenticator app"))
     return {"secret": secret, "secret_grouped": grouped(secret), "otpauth_uri": uri, "qr_svg": svg,
             "expires_in": keys.TOTP_ENROLMENT_TTL}
