@@ -281,3 +281,24 @@ def test_secrets_stay_readable_across_a_key_rotation(make_service, base_config, 
     with rotated.app.app_context():
         row = db.session.query(TotpFactor).one()
         assert row.key_id == "k1"  # re-sealed under the current key as it was used
+
+
+def test_a_new_device_passing_the_app_step_is_announced_and_a_known_one_is_not(make_service, clock):
+    service = make_service(NOTIFY_NEW_DEVICE=True, **SETTINGS)
+    _user, token = service.register_user()
+    api, box = service.api, service.mailbox
+    secret, _first = enrol(api, token, now=time.time() - 120, clock=clock)
+    before = len(box.messages("alice@example.com"))
+    _answer, body = sign_in(api)
+    done = api.post("/sessions/second-factor", json={"challenge": body["challenge"],
+                                                    "totp": pyotp.TOTP(secret).at(time.time() - 30)})
+    device = done.get_json()["device_token"]
+    mails = box.messages("alice@example.com")[before:]
+    assert len(mails) == 1 and "新的登录" in mails[0]["message"]["Subject"]  # "New sign-in to your account"
+    # the same device again: it keeps its token and nobody is mailed
+    started = api.post("/sessions", json={"login": "alice", "password": PASSWORD, "device_token": device})
+    assert started.status_code == 202  # the app is still asked on a known device
+    again = api.post("/sessions/second-factor", json={"challenge": started.get_json()["challenge"],
+                                                     "totp": pyotp.TOTP(secret).now()})
+    assert again.status_code == 200 and again.get_json()["device_token"] == device
+    assert len(box.messages("alice@example.com")) == before + 1

@@ -76,11 +76,13 @@ def required(user, device_token):
     return mode == "new_device" and not devices.is_known(user, device_token)
 
 
-def start(user, step, first="password"):
+def start(user, step, first="password", device_token=None):
     """Open a challenge for `step` after the `first` step; a code step mails the code (within
-    the send limits)."""
+    the send limits). An app step keeps a known `device_token` for the end of the sign-in."""
     challenge = secrets.token_urlsafe(32)
     record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time(), "step": step, "first": first}
+    if step == TOTP and devices.is_known(user, device_token):
+        record["device"] = device_token
     if step == CODE:
         sendlimits.charge_send(user.email, client_net(), "second_factor")
     redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
@@ -103,12 +105,12 @@ def _pending(challenge):
     user = db.session.get(User, record["uid"])
     if user is None or not user.active or user.auth_epoch != record["epoch"]:
         raise CodeExpired()
-    return user, record.get("step", CODE), record.get("first", "password")
+    return user, record.get("step", CODE), record.get("first", "password"), record.get("device")
 
 
 def complete(challenge, code=None, password=None, totp=None, recovery_code=None):
     """Finish a sign-in with the step its challenge is waiting for; returns SignedIn."""
-    user, step, first = _pending(challenge)
+    user, step, first, device = _pending(challenge)
     used = {}
     if step == TOTP:
         used = factors.verify(user, totp, recovery_code)
@@ -125,15 +127,23 @@ def complete(challenge, code=None, password=None, totp=None, recovery_code=None)
         raise CodeExpired()
     audit.record("login.second_factor", user=user, detail={"step": f"{used.get('used', step)}_passed"})
     if step == TOTP:  # the session is what the first step made it: a code alone stays code-only
-        result = signed_in(user, devices.remember(user), first, via=f"{first}+{used['used']}")
+        result = signed_in(user, device or _new_device(user), first, via=f"{first}+{used['used']}")
         result.recovery_codes_remaining = used.get("recovery_codes_remaining")
         return result
     return signed_in(user, devices.remember(user), "password", via="password+code" if step == CODE else "code+password")
 
 
+def _new_device(user):
+    """A device that passed the app step for the first time: remembered, the owner told when
+    NOTIFY_NEW_DEVICE asks for it (as after a password alone)."""
+    if current_app.config["NOTIFY_NEW_DEVICE"]:
+        mail.new_device(user)
+    return devices.remember(user)
+
+
 def resend(challenge):
     """A new code for a pending code step (within the send limits); returns the masked address."""
-    user, step, _first = _pending(challenge)
+    user, step, _first, _device = _pending(challenge)
     if step != CODE:
         raise InvalidInput(message=_("This step asks for your password, not a code.") if step == PASSWORD
                            else _("This step asks for the code from your authenticator app; no mail is sent."),

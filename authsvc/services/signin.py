@@ -66,7 +66,7 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if (enrolled := factors.second_step(user)) is not None:  # asked in every mode (factors.py)
-        return second_step.start(user, enrolled, first="password")
+        return second_step.start(user, enrolled, first="password", device_token=device_token)
     if second_step.required(user, device_token):
         return second_step.start(user, second_step.CODE)
     return second_step.signed_in(user, _recognise_device(user, device_token), "password")
@@ -139,7 +139,7 @@ def code_login(email, code, device_token=None):
     if user is None or not user.active:
         raise CodeExpired()
     if (enrolled := factors.second_step(user)) is not None:  # the app, even after a code
-        return second_step.start(user, enrolled, first="code")
+        return second_step.start(user, enrolled, first="code", device_token=device_token)
     if second_step.required(user, device_token):
         return second_step.start(user, second_step.PASSWORD, first="code")
     return second_step.signed_in(user, device_token if devices.is_known(user, device_token) else None, "code")
