@@ -31,6 +31,7 @@ def test_set_up_the_app_then_sign_in_with_it(new_context, user, fresh_ip):
     page.keyboard.type(pyotp.TOTP(secret).now())
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=zh("Your recovery codes"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-7]{5}-[a-z2-7]{5}", c) for c in codes)
     page.get_by_role("link", name=zh("I have saved them")).click()
@@ -40,6 +41,7 @@ def test_set_up_the_app_then_sign_in_with_it(new_context, user, fresh_ip):
     sign_in(page, user["username"])
     expect(page).to_have_url(re.compile(r"/login/verify$"))
     expect(page.get_by_role("link", name=zh("Lost your phone? Use a recovery code"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_label(zh("Code from your authenticator app")).fill(pyotp.TOTP(secret).at(time.time() + 30))
     submit(page, zh("Sign in"))
     expect(page).to_have_url(ACCOUNT)
