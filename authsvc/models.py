@@ -1,10 +1,10 @@
-"""Durable state: users, invite codes and their uses, audit events."""
+"""Durable state: users, their second factors, invite codes and their uses, audit events."""
 
 import secrets
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, false, true
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -71,6 +71,34 @@ class User(db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.username}>"
+
+
+class TotpFactor(db.Model):
+    """A confirmed authenticator app (at most one per user). The secret is sealed with the
+    factor key `key_id` (crypto.seal_factor, bound to the user); `last_step` is the newest
+    30-second step accepted, raised by a conditional UPDATE, so a code is used once."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(255))
+    key_id: Mapped[str] = mapped_column(String(16))
+    last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[Optional[datetime]]
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code, stored as an HMAC under the factor key `key_id`."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[Optional[datetime]]
 
 
 class InviteCode(db.Model):

@@ -67,12 +67,15 @@ class TokenGrant(Reply):
     expires_in: Seconds
     user: User
     device_token: DeviceToken
+    recovery_codes_remaining: absent(Count, "after signing in with a recovery code: the unused ones left")
 
 
 class SecondFactorChallenge(Reply):
     status: Literal["second_factor_required"]
     challenge: str
-    second_step: Literal["code", "password"]
+    second_step: Annotated[Literal["code", "password", "totp"], Field(description=(
+        "code: the mailed code; password: after a code sign-in; totp: the authenticator app"))]
+    alternatives: absent(list[Literal["recovery_code"]], "what the step also accepts instead")
     email: MaskedEmail
     expires_in: Seconds
 
@@ -125,6 +128,43 @@ class EmailChanged(Reply):
 
 class Notifications(Reply):
     new_device: bool
+
+
+RecoveryCodes = Annotated[list[str], Field(min_length=10, max_length=10, description=(
+    "ten single-use codes, shown this once (xxxxx-xxxxx)"))]
+
+
+class TotpEnrolment(Reply):
+    secret: Annotated[str, Field(description="base32, for typing into the app")]
+    secret_grouped: Annotated[str, Field(description="the same in groups of four")]
+    otpauth_uri: Annotated[str, Field(pattern="^otpauth://totp/")]
+    qr_svg: Annotated[str, Field(pattern="^<svg", description="the otpauth URI as an inline SVG QR code")]
+    expires_in: Seconds
+
+
+class TotpEnrolled(Reply):
+    status: Literal["enrolled"]
+    recovery_codes: absent(RecoveryCodes)
+
+
+class RecoveryCodeSet(Reply):
+    recovery_codes: RecoveryCodes
+
+
+class FactorRemoved(Reply):
+    status: Literal["removed"]
+
+
+class AppFactor(Reply):
+    enrolled: bool
+    created_at: absent(Time)
+    last_used_at: absent(Time | None)
+
+
+class Factors(Reply):
+    totp: AppFactor
+    recovery_codes_remaining: Count
+    second_step: Annotated[Literal["totp"] | None, Field(description="what sign-in asks after the first step")]
 
 
 class Session(Reply):

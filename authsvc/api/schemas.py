@@ -83,10 +83,16 @@ StepCode = optional(text(16, "when second_step is code"))
 StepPassword = optional(text(PASSWORD_MAX, "when second_step is password"))
 
 
+StepTotp = optional(text(16, "when second_step is totp: the 6 digits from the authenticator app"))
+StepRecovery = optional(text(32, "when second_step is totp and recovery_code is among the alternatives"))
+
+
 class SecondStep(Body):
     challenge: Challenge
     code: StepCode
     password: StepPassword
+    totp: StepTotp
+    recovery_code: StepRecovery
 
 
 class ChallengeOnly(Body):
@@ -132,6 +138,11 @@ class CodeOnly(Body):
 
 class Notifications(Body):
     new_device: bool
+
+
+# --- second factors -----------------------------------------------------------------------
+class TotpConfirm(Body):
+    code: text(16, "the 6 digits the authenticator app shows for the new secret")
 
 
 # --- admin --------------------------------------------------------------------------------

@@ -16,12 +16,14 @@ def _signed_in(result):
     body = {"token": token, "expires_in": expires_in, "user": result.user.to_dict()}
     if result.device_token:
         body["device_token"] = result.device_token
+    if result.recovery_codes_remaining is not None:
+        body["recovery_codes_remaining"] = result.recovery_codes_remaining
     return jsonify(body), 200
 
 
 @bp.post("/sessions")
 @operation("sessions_password", "Sign in with a login name and password",
-           {200: SIGNED_IN, 202: next_step("code, mailed")},
+           {200: SIGNED_IN, 202: next_step("code, mailed; totp with an authenticator app enrolled")},
            errors=(*CAPTCHA_ERRORS, (401, "invalid_credentials"), 422, 423, 429))
 @login_limit
 @accepts(schemas.PasswordSignIn)
@@ -33,20 +35,24 @@ def create_session(body):
 
 def _signed_in_or_next_step(result):
     if isinstance(result, signin.SecondFactorChallenge):
-        return jsonify({"status": "second_factor_required", "second_step": result.step,
-                        "challenge": result.challenge, "email": result.email,
-                        "expires_in": result.expires_in}), 202
+        body = {"status": "second_factor_required", "second_step": result.step,
+                "challenge": result.challenge, "email": result.email, "expires_in": result.expires_in}
+        if result.alternatives:
+            body["alternatives"] = list(result.alternatives)
+        return jsonify(body), 202
     return _signed_in(result)
 
 
 @bp.post("/sessions/second-factor")
 @operation("sessions_second_factor",
-           "Finish sign-in with the step due: the mailed code, or the password after a code",
+           "Finish sign-in with the step due: the mailed code, the password after a code, or the "
+           "authenticator app's code (totp) or a recovery code",
            {200: SIGNED_IN}, errors=(*CODE_ERRORS, (401, "invalid_credentials"), 423))
 @login_limit
 @accepts(schemas.SecondStep)
 def second_factor(body):
-    return _signed_in(signin.complete_second_factor(body.challenge, body.code, body.password))
+    return _signed_in(signin.complete_second_factor(body.challenge, body.code, body.password,
+                                                    body.totp, body.recovery_code))
 
 
 @bp.post("/sessions/second-factor/resend")
@@ -67,7 +73,7 @@ def login_code(body):
 
 
 @bp.post("/sessions/code")
-@operation("sessions_code", "Sign in with a mailed code", {200: SIGNED_IN, 202: next_step("password")},
+@operation("sessions_code", "Sign in with a mailed code", {200: SIGNED_IN, 202: next_step("password, or totp")},
            errors=(*CODE_ERRORS, CODE_LOGIN_OFF))
 @login_limit
 @accepts(schemas.CodeSignIn)

@@ -151,15 +151,23 @@ def check_password(slot, user, password, login):
         settle(slot, "ok")
         return
     reason = "unknown_user" if user is None else ("wrong_password" if not ok else "inactive")
-    failures, locked = settle(slot, "fail")
-    metrics.LOGINS.labels("password", "failure").inc()
     email = user.email if user else (login if "@" in login else None)
-    audit.record("login.failure", "failure", user=user, email=email,
-                 detail={"reason": reason, "failures": failures})
+    failed(slot, user, email, "login.failure", {"reason": reason}, "password")
+    raise InvalidCredentials()
+
+
+def failed(slot, user, email, event, detail, method):
+    """Settle a slot as a failure (a wrong password, app code or recovery code), audit it and,
+    when it set the lock, audit that, mail the owner and raise AccountLocked.
+
+    Returns the tries left before the lock."""
+    failures, locked = settle(slot, "fail")
+    metrics.LOGINS.labels(method, "failure").inc()
+    audit.record(event, "failure", user=user, email=email, detail={**detail, "failures": failures})
     if locked:
         ttl = keys.lockout_ttl()
         audit.record("login.locked", "failure", user=user, email=email, detail={"seconds": ttl})
         if user is not None:
             mail.security_alert(user, "lockout", minutes=ttl // 60)
         raise AccountLocked(ttl)
-    raise InvalidCredentials()
+    return max(0, current_app.config["LOGIN_LOCKOUT_THRESHOLD"] - failures)

@@ -15,7 +15,7 @@ from ..errors import CodeExpired, Conflict, InvalidCredentials, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import (audit, captcha, codes, devices, email_undo, mail, passwords, second_step, sendlimits, signin,
+from . import (audit, captcha, codes, devices, email_undo, factors, mail, passwords, second_step, sendlimits, signin,
                tokens)
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
@@ -70,7 +70,8 @@ def confirm_reset(email, code, new_password):
     signin.clear_lockout(user)
     audit.record("password.reset", user=user)
     mail.security_alert(user, "password_reset")
-    if current_app.config["AUTO_LOGIN_AFTER_RESET"]:
+    # a reset proves the mailbox only: with a factor enrolled, sign-in still asks for it
+    if current_app.config["AUTO_LOGIN_AFTER_RESET"] and factors.second_step(user) is None:
         return user, second_step.signed_in(user, None, "password", via="reset")
     return user, None
 

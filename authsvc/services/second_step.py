@@ -12,6 +12,10 @@ Which steps a sign-in takes (docs/security.md has the matrix):
     new_device (new)      password     emailed code
     new_device (new)      code         password
 
+With an authenticator app enrolled (factors.py), every password or code sign-in asks for the
+app instead, in every mode, a recovery code accepted in its place; after a code the session
+still counts as a code-only one (the password is asked before security changes).
+
 A challenge is a random id (its hash keys the Redis record) naming the user, his auth epoch
 and the step still due. It is consumed once: of two parallel right answers one signs in.
 """
@@ -29,10 +33,10 @@ from ..errors import CodeExpired, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import attempts, audit, codes, devices, mail, metrics, sendlimits
+from . import attempts, audit, codes, devices, factors, mail, metrics, sendlimits
 from .validation import mask_email, normalize_code
 
-CODE, PASSWORD = "code", "password"
+CODE, PASSWORD, TOTP = "code", "password", factors.TOTP
 
 
 @dataclass
@@ -40,6 +44,7 @@ class SignedIn:
     user: User
     device_token: str
     method: str = "password"  # "code" for a code-only sign-in
+    recovery_codes_remaining: int | None = None  # set when a recovery code was used
 
 
 @dataclass
@@ -48,6 +53,7 @@ class SecondFactorChallenge:
     email: str
     expires_in: int
     step: str = CODE
+    alternatives: tuple = ()  # e.g. ("recovery_code",) beside the app
 
 
 def signed_in(user, device_token, method, via=None):
@@ -70,19 +76,25 @@ def required(user, device_token):
     return mode == "new_device" and not devices.is_known(user, device_token)
 
 
-def start(user, step):
-    """Open a challenge for `step`; a code step mails the code (within the send limits)."""
+def start(user, step, first="password", device_token=None):
+    """Open a challenge for `step` after the `first` step; a code step mails the code (within
+    the send limits). An app step keeps a known `device_token` for the end of the sign-in."""
     challenge = secrets.token_urlsafe(32)
-    record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time(), "step": step}
+    record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time(), "step": step, "first": first}
+    if step == TOTP and devices.is_known(user, device_token):
+        record["device"] = device_token
     if step == CODE:
         sendlimits.charge_send(user.email, client_net(), "second_factor")
     redis_client.set(keys.challenge(crypto.token_hash(challenge)), json.dumps(record),
                      ex=keys.challenge_ttl())
     if step == CODE:
         mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
-    audit.record("login.second_factor", user=user,
-                 detail={"step": "code_sent" if step == CODE else "password_required"})
-    return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl(), step)
+    audit.record("login.second_factor", user=user, detail={"step": _STARTED[step]})
+    return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl(), step,
+                                 tuple(factors.alternatives(user, step)) if step == TOTP else ())
+
+
+_STARTED = {CODE: "code_sent", PASSWORD: "password_required", TOTP: "app_required"}
 
 
 def _pending(challenge):
@@ -93,13 +105,16 @@ def _pending(challenge):
     user = db.session.get(User, record["uid"])
     if user is None or not user.active or user.auth_epoch != record["epoch"]:
         raise CodeExpired()
-    return user, record.get("step", CODE)
+    return user, record.get("step", CODE), record.get("first", "password"), record.get("device")
 
 
-def complete(challenge, code=None, password=None):
+def complete(challenge, code=None, password=None, totp=None, recovery_code=None):
     """Finish a sign-in with the step its challenge is waiting for; returns SignedIn."""
-    user, step = _pending(challenge)
-    if step == CODE:
+    user, step, first, device = _pending(challenge)
+    used = {}
+    if step == TOTP:
+        used = factors.verify(user, totp, recovery_code)
+    elif step == CODE:
         if not code:
             raise InvalidInput({"code": [_("Please enter the 6-digit code from the email.")]}, status=400)
         codes.verify_code("second_factor", user.email, normalize_code(code))
@@ -110,15 +125,29 @@ def complete(challenge, code=None, password=None):
     # consumed once: a second right answer racing this one finds nothing to finish
     if not redis_client.delete(keys.challenge(crypto.token_hash(challenge))):
         raise CodeExpired()
-    audit.record("login.second_factor", user=user, detail={"step": f"{step}_passed"})
+    audit.record("login.second_factor", user=user, detail={"step": f"{used.get('used', step)}_passed"})
+    if step == TOTP:  # the session is what the first step made it: a code alone stays code-only
+        result = signed_in(user, device or _new_device(user), first, via=f"{first}+{used['used']}")
+        result.recovery_codes_remaining = used.get("recovery_codes_remaining")
+        return result
     return signed_in(user, devices.remember(user), "password", via="password+code" if step == CODE else "code+password")
+
+
+def _new_device(user):
+    """A device that passed the app step for the first time: remembered, the owner told when
+    NOTIFY_NEW_DEVICE asks for it (as after a password alone)."""
+    if current_app.config["NOTIFY_NEW_DEVICE"]:
+        mail.new_device(user)
+    return devices.remember(user)
 
 
 def resend(challenge):
     """A new code for a pending code step (within the send limits); returns the masked address."""
-    user, step = _pending(challenge)
+    user, step, _first, _device = _pending(challenge)
     if step != CODE:
-        raise InvalidInput(message=_("This step asks for your password, not a code."), status=400)
+        raise InvalidInput(message=_("This step asks for your password, not a code.") if step == PASSWORD
+                           else _("This step asks for the code from your authenticator app; no mail is sent."),
+                           status=400)
     sendlimits.charge_send(user.email, client_net(), "second_factor")
     mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
     return mask_email(user.email)

@@ -13,8 +13,8 @@ from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput, Reauth
 from ..extensions import db, redis_client
 from ..models import User
 from ..requestinfo import client_net
-from . import (attempts, audit, captcha, codes, devices, mail, metrics, passwords, second_step, sendlimits,
-               tokens)
+from . import (attempts, audit, captcha, codes, devices, factors, mail, metrics, passwords, second_step,
+               sendlimits, tokens)
 from .validation import normalize_code, normalize_email, normalize_login
 
 SignedIn, SecondFactorChallenge = second_step.SignedIn, second_step.SecondFactorChallenge
@@ -65,6 +65,8 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
     attempts.check_password(slot, user, password, login)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    if (enrolled := factors.second_step(user)) is not None:  # asked in every mode (factors.py)
+        return second_step.start(user, enrolled, first="password", device_token=device_token)
     if second_step.required(user, device_token):
         return second_step.start(user, second_step.CODE)
     return second_step.signed_in(user, _recognise_device(user, device_token), "password")
@@ -98,9 +100,10 @@ def is_locked(user):
     return lock_remaining(f"u{user.id}") > 0
 
 
-def complete_second_factor(challenge, code=None, password=None):
-    """Finish a sign-in with its second step (an emailed code, or the password after a code)."""
-    return second_step.complete(challenge, code=code, password=password)
+def complete_second_factor(challenge, code=None, password=None, totp=None, recovery_code=None):
+    """Finish a sign-in with its second step (an emailed code, the password after a code, or
+    the authenticator app / a recovery code)."""
+    return second_step.complete(challenge, code=code, password=password, totp=totp, recovery_code=recovery_code)
 
 
 def resend_second_factor(challenge):
@@ -135,8 +138,10 @@ def code_login(email, code, device_token=None):
     user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
     if user is None or not user.active:
         raise CodeExpired()
+    if (enrolled := factors.second_step(user)) is not None:  # the app, even after a code
+        return second_step.start(user, enrolled, first="code", device_token=device_token)
     if second_step.required(user, device_token):
-        return second_step.start(user, second_step.PASSWORD)
+        return second_step.start(user, second_step.PASSWORD, first="code")
     return second_step.signed_in(user, device_token if devices.is_known(user, device_token) else None, "code")
 
 

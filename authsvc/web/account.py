@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user
 
 from ..errors import ServiceError
 from ..extensions import csrf
-from ..services import mail, recovery, tokens
+from ..services import factors, mail, recovery, tokens
 from .auth_helpers import (apply_error, current_session_hash, end_browser_session,
                            password_session_required)
 from .forms import ChangeEmailForm, ChangePasswordForm, CodeForm, EmptyForm
@@ -19,7 +19,8 @@ bp = Blueprint("account", __name__)
 def index():
     sessions = tokens.list_sessions(current_user, current=current_session_hash())
     return render_template("account/index.html", user=current_user, sessions=sessions,
-                           form=EmptyForm(), pending_email=recovery.pending_email(current_user))
+                           form=EmptyForm(), pending_email=recovery.pending_email(current_user),
+                           factors=factors.overview(current_user))
 
 
 @bp.post("/account/sessions/<public_id>/end")

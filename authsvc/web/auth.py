@@ -12,7 +12,7 @@ from ..ratelimits import login_attempts as login_limit
 from ..services import signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
-from .forms import CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm
+from .forms import AppCodeForm, CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm, RecoveryCodeForm
 
 bp = Blueprint("auth", __name__)
 DEVICE_COOKIE = "authsvc_device"
@@ -59,7 +59,7 @@ def login_submit():
 def _finish_or_next_step(result, remember, target):
     if isinstance(result, signin.SecondFactorChallenge):
         session["mfa"] = {"challenge": result.challenge, "email": result.email, "step": result.step,
-                          "remember": remember, "next": target}
+                          "alternatives": list(result.alternatives), "remember": remember, "next": target}
         return redirect(url_for("auth.second_factor"))
     return _finish(result, remember, target)
 
@@ -75,6 +75,8 @@ def second_factor():
     pending = session.get("mfa")
     if not pending:
         return redirect(url_for("auth.login"))
+    if pending.get("step") == "totp":
+        return _app_step(pending)
     password_step = pending.get("step") == "password"
     form = ReauthForm() if password_step else CodeForm()
     status = 200
@@ -92,6 +94,30 @@ def second_factor():
         return render_template("auth/second_factor_password.html", form=form, masked=pending["email"]), status
     return render_template("auth/second_factor.html", form=form, resend=EmptyForm(),
                            masked=pending["email"]), status
+
+
+def _app_step(pending):
+    """The authenticator app's code, or (?use=recovery) a recovery code in its place."""
+    recovery = request.args.get("use") == "recovery" and "recovery_code" in pending.get("alternatives", [])
+    form = RecoveryCodeForm() if recovery else AppCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = signin.complete_second_factor(
+                pending["challenge"], totp=None if recovery else form.code.data,
+                recovery_code=form.recovery_code.data if recovery else None)
+        except ServiceError as error:
+            status = apply_error(form, error)
+        else:
+            session.pop("mfa", None)
+            response = _finish(result, pending.get("remember"), pending.get("next"))
+            if result.recovery_codes_remaining is not None:  # after _finish: the new session keeps it
+                flash(_("You signed in with a recovery code; it no longer works. Recovery codes left: "
+                        "%(num)d. You can make a new set on your account page.",
+                        num=result.recovery_codes_remaining), "info")
+            return response
+    return render_template("auth/second_factor_app.html", form=form, recovery=recovery,
+                           can_recover="recovery_code" in pending.get("alternatives", [])), status
 
 
 @bp.post("/login/verify/resend")

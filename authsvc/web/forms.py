@@ -77,6 +77,18 @@ class CodeForm(FlaskForm):
     code = _code()
 
 
+class AppCodeForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"), render_kw={
+        **REQUIRED, "inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7,
+        "pattern": r"\d{6}", "placeholder": "000000"})
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField(_l("Recovery code"), render_kw={
+        **REQUIRED, "autocomplete": "off", "maxlength": 16, "autocapitalize": "none",
+        "spellcheck": "false", "placeholder": "xxxxx-xxxxx"})
+
+
 class EmptyForm(FlaskForm):
     """A button that changes state: the form exists for its CSRF token."""
 

@@ -25,6 +25,9 @@ ALERT_TITLES = {
     "lockout": lambda: _("Your account was temporarily locked"),
     "new_device": lambda: _("New sign-in to your account"),
     "deactivated": lambda: _("Your account was deactivated"),
+    "factor_added": lambda: _("An authenticator app was added to your account"),
+    "factor_removed": lambda: _("The authenticator app was removed from your account"),
+    "recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
     "generic": lambda: _("Security notice for your account"),
 }
 PURPOSE_TITLES = {

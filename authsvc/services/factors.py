@@ -1,0 +1,127 @@
+"""Second factors a user enrolled, and how they take part in sign-in.
+
+The order is the strength: passkey (a later step: it slots in ahead of the app) → app →
+recovery code. With any factor enrolled, every password sign-in and every sign-in by emailed
+code asks for the strongest one (a recovery code is offered beside it), whatever
+LOGIN_SECOND_FACTOR says: whoever set up an app expects it to be asked each time. The emailed
+second step (LOGIN_SECOND_FACTOR=always|new_device) stays for users with nothing stronger.
+
+A wrong app code or recovery code takes an attempt slot of the account, like a wrong password
+(attempts.py): parallel guesses are bounded by the same lockout, and the lock is shared.
+"""
+
+import time
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..errors import InvalidInput, NotFound, ReauthenticationRequired, WrongFactorCode
+from . import attempts, audit, mail, recovery_codes, totp
+
+TOTP, RECOVERY_CODE = "totp", "recovery_code"
+ORDER = (TOTP,)  # strongest first; "passkey" goes in front when passkeys come
+
+
+def enrolled(user):
+    """The user's factors, strongest first (recovery codes are not a factor of their own)."""
+    return [kind for kind in ORDER if kind == TOTP and totp.factor(user) is not None]
+
+
+def second_step(user):
+    """The step a sign-in of this user must pass beyond the first, or None (nothing enrolled)."""
+    kinds = enrolled(user)
+    return kinds[0] if kinds else None
+
+
+def alternatives(user, step):
+    """What else the second step accepts: a recovery code while any is left."""
+    return [RECOVERY_CODE] if step != RECOVERY_CODE and recovery_codes.remaining(user) else []
+
+
+def overview(user):
+    """For the account page and GET /me/factors."""
+    row = totp.factor(user)
+    app = {"enrolled": row is not None}
+    if row is not None:
+        app.update(created_at=row.created_at, last_used_at=row.last_used_at)
+    return {"totp": app, "recovery_codes_remaining": recovery_codes.remaining(user),
+            "second_step": second_step(user)}
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+def verify(user, totp_code=None, recovery_code=None):
+    """Check the app code (or a recovery code) of a pending second step inside an attempt slot
+    of the account. Returns what the step used and, for a recovery code, how many are left."""
+    if not totp_code and not recovery_code:
+        raise InvalidInput({"totp": [_("Please enter the 6-digit code from your authenticator app.")]}, status=400)
+    slot = attempts.reserve(f"u{user.id}")  # AccountLocked while locked or all tries in flight
+    try:
+        if recovery_code:
+            outcome = totp.OK if recovery_codes.use(user, recovery_code) else totp.WRONG
+        else:
+            outcome = totp.check(user, totp_code)
+    except Exception:
+        attempts.settle(slot, "void")
+        raise
+    kind = RECOVERY_CODE if recovery_code else TOTP
+    if outcome != totp.OK:
+        left = attempts.failed(slot, user, user.email, "factor.failed",
+                               {"kind": kind, "reason": outcome}, kind)
+        if outcome == totp.REPLAYED:
+            raise WrongFactorCode(_("This code was already used. Please wait for the next code in your app."), left)
+        if kind == RECOVERY_CODE:
+            raise WrongFactorCode(_("This recovery code is wrong or was already used."), left)
+        raise WrongFactorCode(remaining=left)
+    attempts.settle(slot, "ok")
+    if kind == TOTP:
+        audit.record("factor.used", user=user, detail={"kind": TOTP})
+        return {"used": TOTP}
+    left = recovery_codes.remaining(user)
+    audit.record("recovery_code.used", user=user, detail={"remaining": left})
+    mail.security_alert(user, "recovery_code_used", remaining=left)
+    return {"used": RECOVERY_CODE, "recovery_codes_remaining": left}
+
+
+# --- managing them ----------------------------------------------------------------------------
+def start_app(user):
+    return totp.start_enrolment(user)
+
+
+def confirm_app(user, code):
+    """Finish enrolling the app; returns the first set of recovery codes (shown once), or None
+    when the user still holds unused codes."""
+    totp.confirm_enrolment(user, code)
+    mail.security_alert(user, "factor_added", factor="totp")
+    return recovery_codes.first_set(user)
+
+
+def _confirm_password(user, password, password_at):
+    """Removing a factor or replacing recovery codes: the password, given now or confirmed
+    within REAUTH_SECONDS (the pages' confirm-password step)."""
+    if password:
+        from . import signin  # signin imports second_step, which imports this module
+
+        signin.reauthenticate(user, password)
+    elif time.time() - float(password_at or 0) > current_app.config["REAUTH_SECONDS"]:
+        raise ReauthenticationRequired()
+
+
+def remove_app(user, password=None, password_at=None):
+    """Remove the authenticator app after a recent password; the owner is told. With no
+    factor left, the recovery codes go too (the next factor brings a new set)."""
+    if totp.factor(user) is None:
+        raise NotFound(_("No authenticator app is set up."))
+    _confirm_password(user, password, password_at)
+    totp.remove(user)
+    if not enrolled(user):
+        recovery_codes.void(user)
+    mail.security_alert(user, "factor_removed", factor="totp")
+
+
+def regenerate_codes(user, password=None, password_at=None):
+    """A new set of recovery codes (the old ones stop working) for a user with a factor."""
+    if not enrolled(user):
+        raise NotFound(_("Recovery codes come with an authenticator app. Set one up first."))
+    _confirm_password(user, password, password_at)
+    return recovery_codes.generate(user)
+
