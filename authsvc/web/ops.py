@@ -56,4 +56,10 @@ def prometheus():
         payload = generate_latest(registry)
     else:
         payload = generate_latest()
+    shared = CollectorRegistry()  # the figures every process and worker keeps in Redis
+    shared.register(mail.RedisFigures())
+    try:
+        payload += generate_latest(shared)
+    except Exception:  # noqa: BLE001 - metrics must answer even when Redis does not
+        pass
     return Response(payload, mimetype=CONTENT_TYPE_LATEST)

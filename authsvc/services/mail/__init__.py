@@ -10,6 +10,7 @@ Notices to account owners, and the switch and unsubscribe link of the non-essent
 Figures and the worker:
     figures(), overview(), queue_depth()    delivery counters; counters + queue + dead letters for the dashboard
     dead_letter_count()                     mail given up on after retrying while it was useful
+    RedisFigures                            the Prometheus collector of the figures kept in Redis
     start_embedded(app), MailWorker         a worker thread in this process, or one run by the CLI
 
 Inside: compose (templates → subject, text, HTML), queue (Redis: put, claim, ack, retry, reap),
@@ -18,6 +19,7 @@ once), smtpconn (kept connections), wire (the bytes sent), stats (figures, circu
 notices (the security notices).
 """
 
+from .exporter import RedisFigures
 from .notices import new_device, security_alert, set_new_device, unsubscribe_account, unsubscribe_url
 from .queue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
 from .queue import dead_count as dead_letter_count
@@ -26,7 +28,7 @@ from .stats import figures, overview
 from .worker import MailWorker, start_embedded
 
 __all__ = [
-    "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "current_language", "dead_letter_count", "figures",
+    "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "RedisFigures", "current_language", "dead_letter_count", "figures",
     "new_device", "overview", "queue_depth", "queue_mail", "security_alert", "send_code",
     "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
 ]

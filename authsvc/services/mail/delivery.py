@@ -243,6 +243,8 @@ def _try(provider, job, template, user, failures):
         return Result.FAILED
     stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
     stats.provider_ok(provider.name)
+    if template == "verification":  # the code-usage rate counts codes that really went out
+        stats.count(f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}")
     return Result.SENT
 
 

@@ -229,6 +229,13 @@ def dead_letter(worker_id, job, reason):
     pipe.execute()
 
 
+def oldest_waiting():
+    """When the oldest job waiting for a worker was queued (Unix time), or None."""
+    raw = redis_client.lindex(keys.MAIL_QUEUE, -1)
+    job = load(raw.decode()) if raw else None
+    return job["queued_at"] if job else None
+
+
 def dead_count():
     return int(redis_client.llen(keys.MAIL_DEAD))
 
