@@ -20,6 +20,7 @@ from ..extensions import redis_client
 from ..requestinfo import client_net
 from . import audit, mail, metrics, passwords
 
+WARN_AFTER = 3  # from this failure on, a wrong password's answer says how many tries are left
 SLOT_SECONDS = 30  # far above one bcrypt check; only a crashed process leaves a slot that long
 
 # KEYS: lock, failures, in-flight (zset), IP failures, IP in-flight (zset).
@@ -162,4 +163,9 @@ def check_password(slot, user, password, login):
         if user is not None:
             mail.security_alert(user, "lockout", minutes=ttl // 60)
         raise AccountLocked(ttl)
+    # The count is the login name's, known or not (unknown names are counted alike under
+    # their own subject), so the figure says nothing about whether the account exists.
+    threshold = current_app.config["LOGIN_LOCKOUT_THRESHOLD"]
+    if failures >= WARN_AFTER and threshold > failures:
+        raise InvalidCredentials(threshold - failures, keys.lockout_ttl())
     raise InvalidCredentials()

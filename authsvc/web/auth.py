@@ -40,7 +40,7 @@ def login():
 @login_limit  # on the POST alone: showing the page costs no attempt and no limiter check
 def login_submit():
     form = LoginForm()
-    status = 200
+    status, locked = 200, False
     if form.validate_on_submit():
         try:
             result = signin.password_login(
@@ -51,9 +51,10 @@ def login_submit():
             status = apply_error(form, error)
         except ServiceError as error:
             status = apply_error(form, error)
+            locked = error.code == "account_locked"
         else:
             return _finish_or_next_step(result, form.remember.data, form.next.data)
-    return _login_page(form, status)
+    return _login_page(form, status, locked)
 
 
 def _finish_or_next_step(result, remember, target):
@@ -64,9 +65,9 @@ def _finish_or_next_step(result, remember, target):
     return _finish(result, remember, target)
 
 
-def _login_page(form, status=200):
+def _login_page(form, status=200, locked=False):
     need_captcha = session.get("login_captcha") or signin.captcha_needed()
-    return render_template("auth/login.html", form=form, need_captcha=need_captcha), status
+    return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked), status
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
