@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import signin
+from ..services import code_clock, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .forms import CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm
@@ -91,8 +91,8 @@ def second_factor():
             return _finish(result, pending.get("remember"), pending.get("next"))
     if password_step:
         return render_template("auth/second_factor_password.html", form=form, masked=pending["email"]), status
-    return render_template("auth/second_factor.html", form=form, resend=EmptyForm(),
-                           masked=pending["email"]), status
+    return render_template("auth/second_factor.html", form=form, resend=EmptyForm(), masked=pending["email"],
+                           facts=code_clock.second_step_clock(pending["challenge"])), status
 
 
 @bp.post("/login/verify/resend")
@@ -127,6 +127,8 @@ def code_request():
             flash(_("If %(email)s has an account, a sign-in code is on its way.", email=answer["email"]),
                   "success")
             return redirect(url_for("auth.code_verify"))
+    elif request.method == "GET" and not form.email.data:  # "send a new code" from the code page
+        form.email.data = session.get("code_login", {}).get("email")
     return render_template("auth/login_code.html", form=form), status
 
 
@@ -146,7 +148,8 @@ def code_verify():
         else:
             session.pop("code_login", None)
             return _finish_or_next_step(result, False, pending.get("next"))
-    return render_template("auth/login_code_verify.html", form=form, masked=pending["masked"]), status
+    return render_template("auth/login_code_verify.html", form=form, masked=pending["masked"],
+                           facts=code_clock.clock("login", pending["email"])), status
 
 
 @bp.post("/logout")
