@@ -103,8 +103,8 @@ def not_you(ctx, public_url):
     kind = ctx.get("kind")
     if kind == "deactivated":
         return []
-    if kind == "email_changed" and ctx.get("undo_url"):
-        return [(_("Not you? Undo this change"), ctx["undo_url"])]
+    if kind == "email_changed":  # never a reset here: its code would go to the new address
+        return [(_("Not you? Undo this change"), ctx["undo_url"])] if ctx.get("undo_url") else []
     actions = [(_("Not you? Reset your password: every session and device is signed out"),
                 f"{public_url}/reset")]
     if kind == "new_device":
