@@ -3,12 +3,15 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Values that must never be a production SECRET_KEY (copied from tutorials and examples).
 KNOWN_WEAK_SECRETS = frozenset({
     "", "dev", "development", "secret", "changeme", "change-me", "please-change-me",
     "secret-key", "secret_key", "mysecret", "test", "testing", "default", "authsvc",
 })
+
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 # name -> (type, default). The environment variable has the same name as the setting.
 SETTINGS = {
@@ -27,11 +30,12 @@ SETTINGS = {
     "REDIS_PASSWORD": (str, None),  # with REDIS_SENTINELS: the master's (and sentinels') password
     "REDIS_WAIT_REPLICAS": (int, 0),  # a queued mail waits until this many replicas have it (WAIT)
     "REDIS_WAIT_MS": (int, 200),  # ... for at most this long
-    "PUBLIC_URL": (str, "http://127.0.0.1:5000"),
+    "PUBLIC_URL": (str, DEVELOPMENT_PUBLIC_URL),  # production refuses to start with this default
     "PROXY_FIX_X_FOR": (int, 0),
     "IPV6_LIMIT_PREFIX": (int, 64),  # per-IP limits count an IPv6 client by this network
     "SITE_NAME": (str, "authsvc"),
     "DISPLAY_TIMEZONE": (str, "Asia/Shanghai"),  # every time shown on pages and in mail (labelled)
+    "SUPPORT_CONTACT": (str, None),  # a URL or an email address shown under "Didn't get it?" and in notices
     # captcha
     "CAPTCHA_ENABLED": (bool, True),
     "CAPTCHA_TTL": (int, 300),
@@ -98,7 +102,8 @@ SETTINGS = {
     "MAIL_NOTICE_USEFUL_FOR": (int, 86400),  # a notice is retried this long; a code mail until its code expires
     "MAIL_CIRCUIT_THRESHOLD": (int, 3),
     "MAIL_CIRCUIT_SECONDS": (int, 300),
-    "MAIL_SUBJECT_PREFIX": (str, "【账户验证】"),
+    "MAIL_SENDER_NAME": (str, "账户安全中心"),  # the From display name (the address: MAIL_DEFAULT_SENDER)
+    "MAIL_SUBJECT_PREFIX": (str, ""),  # optional text before each subject's tag (e.g. the brand)
     "MAIL_WORKER_HEARTBEAT_TTL": (int, 60),  # a silent worker's claimed jobs are handed out after this
     # operations
     "METRICS_TOKEN": (str, None),  # when set, /metrics needs it as a bearer token
@@ -160,6 +165,7 @@ def finalise(config, instance_path):
     _check_factor_keys(config.get("FACTOR_KEYS"))
     if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
         raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
+    _check_urls(config, env)
     if env == PRODUCTION and config["BCRYPT_ROUNDS"] < 10:
         raise RuntimeError("BCRYPT_ROUNDS below 10 is refused in production")
     config.setdefault("SQLALCHEMY_DATABASE_URI",
@@ -200,6 +206,34 @@ def _check_factor_keys(value):
             raise RuntimeError("FACTOR_KEYS must be id=secret pairs separated by commas "
                                "(ids of 1-16 letters or digits, unique; secrets of 16+ characters)")
         seen.add(key_id)
+
+
+def _check_urls(config, env):
+    """PUBLIC_URL names the site in every mail (links, footer): production needs the real one.
+    SUPPORT_CONTACT is shown as a link: an http(s) URL or an email address, nothing else."""
+    public = (config.get("PUBLIC_URL") or "").rstrip("/")
+    if env == PRODUCTION and public in ("", DEVELOPMENT_PUBLIC_URL):
+        raise RuntimeError("PUBLIC_URL is the development default; set the site's public address "
+                           "(e.g. https://accounts.example.com) — it is in every link and footer of our mail")
+    if urlsplit(public).scheme not in ("http", "https") or not urlsplit(public).hostname:
+        raise RuntimeError("PUBLIC_URL must be an absolute http(s) URL")
+    contact = config.get("SUPPORT_CONTACT")
+    if contact and support_link(contact) is None:
+        raise RuntimeError("SUPPORT_CONTACT must be an http(s) URL or an email address")
+
+
+def support_link(contact):
+    """(href, text) for SUPPORT_CONTACT, or None when it is neither a URL nor an address."""
+    contact = (contact or "").strip()
+    if any(c in contact for c in "\r\n<>\"' ") or not contact:
+        return None
+    parts = urlsplit(contact)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return contact, contact
+    local, at, domain = contact.partition("@")
+    if at and local and "." in domain and "@" not in domain and not parts.scheme:
+        return f"mailto:{contact}", contact
+    return None
 
 
 def _truthy(value):

@@ -84,6 +84,19 @@ class InvalidCredentials(ServiceError):
     status = 401
     default_message = _l("The login name or password is incorrect.")
 
+    def __init__(self, remaining_attempts=None, lock_seconds=None):
+        """`remaining_attempts`: wrong passwords left before a lock of `lock_seconds` (said from
+        the attempts.WARN_AFTER-th failure on, alike for unknown login names)."""
+        if remaining_attempts is None:
+            super().__init__()
+            return
+        message = ngettext(
+            "The login name or password is incorrect. After %(num)d more wrong try, sign-in is "
+            "locked for %(when)s.",
+            "The login name or password is incorrect. After %(num)d more wrong tries, sign-in is "
+            "locked for %(when)s.", remaining_attempts, when=humanize_seconds(lock_seconds))
+        super().__init__(message, remaining_attempts=remaining_attempts)
+
 
 class Unauthorized(ServiceError):
     code = "unauthorized"
@@ -124,12 +137,23 @@ class AccountLocked(ServiceError):
     status = 423
 
     def __init__(self, retry_after):
+        from flask import current_app
         from flask_babel import gettext
 
-        minutes = max(1, (int(retry_after) + 59) // 60)
-        super().__init__(gettext("Too many failed attempts. Try again in %(num)d minutes.",
-                                 num=minutes),
-                         retry_after=int(retry_after))
+        from .timefmt import display_in
+
+        when, until = humanize_seconds(retry_after), display_in(retry_after)
+        if current_app.config["LOGIN_BY_CODE"]:
+            message = gettext(
+                "Too many wrong passwords: sign-in with the password is locked for %(when)s more, "
+                "until %(until)s. Meanwhile you can sign in with an emailed code, or reset your "
+                "password by emailed code (that also lifts the lock at once).", when=when, until=until)
+        else:
+            message = gettext(
+                "Too many wrong passwords: sign-in with the password is locked for %(when)s more, "
+                "until %(until)s. Meanwhile you can reset your password by emailed code (that also "
+                "lifts the lock at once).", when=when, until=until)
+        super().__init__(message, retry_after=int(retry_after))
 
     @property
     def retry_after(self):

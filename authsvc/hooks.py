@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errorhandlers import error_response
-from .errors import Unavailable
+from .errors import Unavailable, humanize_seconds
 from .extensions import db
 from .requestinfo import describe_device
 from .services import audit, metrics
@@ -26,6 +26,11 @@ def register_hooks(app):
     def format_datetime(value, seconds=False):
         """Every time on a page: in DISPLAY_TIMEZONE, labelled (see timefmt.py)."""
         return display_time(value, seconds)
+
+    @app.template_filter("duration")
+    def duration(seconds):
+        """'45 seconds', '15 minutes' in the page's language (a code's life, a wait)."""
+        return humanize_seconds(seconds)
 
     @app.template_filter("device")
     def device(value):

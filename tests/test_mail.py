@@ -13,8 +13,8 @@ def test_verification_mail_content(api, mailbox):
                  ip="203.0.113.7")
     message = mailbox.last("alice@example.com")
     code = mailbox.code("alice@example.com")
-    assert message["Subject"] == f"【账户验证】您的验证码是：{code}"
-    assert message["From"] == "noreply@accounts.example.com"
+    assert message["Subject"] == f"【注册验证】您的验证码是：{code}"
+    assert message["From"] == "账户安全中心 <noreply@accounts.example.com>"  # MAIL_SENDER_NAME
     assert message["To"] == "alice@example.com"
     text, html = text_of(message), html_of(message)
     assert "15 分钟内有效" in text
@@ -40,7 +40,7 @@ def test_the_bytes_on_the_wire(api, mailbox):
         words = re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", raw, re.IGNORECASE)
         assert words and max(map(len, words)) <= 75
         code = re.search(r"\d{6}", item["message"]["Subject"]).group()
-        assert item["message"]["Subject"] == f"【账户验证】您的验证码是：{code}"
+        assert item["message"]["Subject"] == f"【注册验证】您的验证码是：{code}"
         assert text_of(item["message"]).count(code) >= 1 and code in html_of(item["message"])
     boundaries = [set(re.findall(rb'boundary="([^"]+)"', raw)) for raw in raws]
     assert all(len(b) == 2 for b in boundaries) and not boundaries[0] & boundaries[1]
@@ -49,7 +49,7 @@ def test_the_bytes_on_the_wire(api, mailbox):
 def test_mail_in_english(api, mailbox):
     api.register(headers={"Accept-Language": "en-US,en;q=0.8"})
     message = mailbox.last("alice@example.com")
-    assert message["Subject"].startswith("【账户验证】Your verification code is: ")
+    assert message["Subject"].startswith("[Sign-up code] Your verification code is: ")
     assert "Valid for 15 minutes." in text_of(message)
 
 

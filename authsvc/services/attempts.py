@@ -20,6 +20,7 @@ from ..extensions import redis_client
 from ..requestinfo import client_net
 from . import audit, mail, metrics, passwords
 
+WARN_AFTER = 3  # from this failure on, a wrong password's answer says how many tries are left
 SLOT_SECONDS = 30  # far above one bcrypt check; only a crashed process leaves a slot that long
 
 # KEYS: lock, failures, in-flight (zset), IP failures, IP in-flight (zset).
@@ -152,7 +153,11 @@ def check_password(slot, user, password, login):
         return
     reason = "unknown_user" if user is None else ("wrong_password" if not ok else "inactive")
     email = user.email if user else (login if "@" in login else None)
-    failed(slot, user, email, "login.failure", {"reason": reason}, "password")
+    left = failed(slot, user, email, "login.failure", {"reason": reason}, "password")
+    # The count is the login name's, known or not (unknown names are counted alike under
+    # their own subject), so the figure says nothing about whether the account exists.
+    if current_app.config["LOGIN_LOCKOUT_THRESHOLD"] - left >= WARN_AFTER and left > 0:
+        raise InvalidCredentials(left, keys.lockout_ttl())
     raise InvalidCredentials()
 
 

@@ -91,6 +91,11 @@ def _flow(registration_id):
     return crypto.token_hash(registration_id)[:32]
 
 
+def code_owner(registration_id):
+    """Whom a registration's code belongs to (its own id hash, not the address)."""
+    return _flow(registration_id)
+
+
 def pending_key(registration_id):
     """The Redis key of a registration's pending record (for measurements and tests)."""
     return keys.pending_registration(_flow(registration_id))

@@ -151,3 +151,11 @@ def resend(challenge):
     sendlimits.charge_send(user.email, client_net(), "second_factor")
     mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
     return mask_email(user.email)
+
+
+def challenge_user(challenge):
+    """The user a pending challenge belongs to, or None (expired, used, or the user changed)."""
+    try:
+        return _pending(challenge)[0]
+    except CodeExpired:
+        return None

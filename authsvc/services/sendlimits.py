@@ -43,6 +43,26 @@ return 0
 """
 
 
+# The same windows, read only: the wait in ms before a send would be admitted (0: now).
+PEEK_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local count = redis.call('ZCOUNT', KEYS[i], now - window + 1, '+inf')
+  if count >= limit then
+    local first = redis.call('ZRANGEBYSCORE', KEYS[i], now - window + 1, '+inf', 'WITHSCORES',
+                             'LIMIT', count - limit, 1)
+    local w = tonumber(first[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+return wait
+"""
+
+
 @lru_cache(maxsize=32)
 def _windows(spec):
     return tuple((item.amount, item.get_expiry()) for item in parse_many(spec))
@@ -94,6 +114,24 @@ def refund(charge):
         for key in charged:
             pipe.zrem(key, member)
         pipe.execute()
+
+
+def wait_before_send(email, ip, purpose):
+    """Whole seconds before a send of `purpose` for (address, IP) would be admitted (0: now).
+
+    Read only: the code pages show it (the resend button's countdown); nothing is charged.
+    Rounded up, so a button is never offered before the server would take the send.
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return 0
+    rules = _rules(email, ip, purpose)
+    if not rules:
+        return 0
+    args = []
+    for _scope, _key, amount, seconds in rules:
+        args += [amount, seconds * 1000]
+    wait_ms = int(redis_client.script(PEEK_LUA)(keys=[r[1] for r in rules], args=args))
+    return -(-wait_ms // 1000)
 
 
 def resend_after():

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user
 
 from ..errors import ServiceError
 from ..extensions import csrf
-from ..services import factors, mail, recovery, tokens
+from ..services import code_clock, factors, mail, recovery, tokens
 from .auth_helpers import (apply_error, current_session_hash, end_browser_session,
                            password_session_required)
 from .forms import ChangeEmailForm, ChangePasswordForm, CodeForm, EmptyForm
@@ -92,7 +92,8 @@ def change_email_verify():
         else:
             flash(_("Your email address is now %(email)s.", email=current_user.email), "success")
             return redirect(url_for("account.index"))
-    return render_template("account/email_verify.html", form=form, new_email=new_email), status
+    return render_template("account/email_verify.html", form=form, new_email=new_email,
+                           facts=code_clock.clock("change_email", new_email)), status
 
 
 @bp.post("/account/notifications")

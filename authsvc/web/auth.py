@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import signin
+from ..services import code_clock, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .forms import AppCodeForm, CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm, RecoveryCodeForm
@@ -40,7 +40,7 @@ def login():
 @login_limit  # on the POST alone: showing the page costs no attempt and no limiter check
 def login_submit():
     form = LoginForm()
-    status = 200
+    status, locked = 200, False
     if form.validate_on_submit():
         try:
             result = signin.password_login(
@@ -51,9 +51,10 @@ def login_submit():
             status = apply_error(form, error)
         except ServiceError as error:
             status = apply_error(form, error)
+            locked = error.code == "account_locked"
         else:
             return _finish_or_next_step(result, form.remember.data, form.next.data)
-    return _login_page(form, status)
+    return _login_page(form, status, locked)
 
 
 def _finish_or_next_step(result, remember, target):
@@ -64,9 +65,9 @@ def _finish_or_next_step(result, remember, target):
     return _finish(result, remember, target)
 
 
-def _login_page(form, status=200):
+def _login_page(form, status=200, locked=False):
     need_captcha = session.get("login_captcha") or signin.captcha_needed()
-    return render_template("auth/login.html", form=form, need_captcha=need_captcha), status
+    return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked), status
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
@@ -92,8 +93,8 @@ def second_factor():
             return _finish(result, pending.get("remember"), pending.get("next"))
     if password_step:
         return render_template("auth/second_factor_password.html", form=form, masked=pending["email"]), status
-    return render_template("auth/second_factor.html", form=form, resend=EmptyForm(),
-                           masked=pending["email"]), status
+    return render_template("auth/second_factor.html", form=form, resend=EmptyForm(), masked=pending["email"],
+                           facts=code_clock.second_step_clock(pending["challenge"])), status
 
 
 def _app_step(pending):
@@ -152,6 +153,8 @@ def code_request():
             flash(_("If %(email)s has an account, a sign-in code is on its way.", email=answer["email"]),
                   "success")
             return redirect(url_for("auth.code_verify"))
+    elif request.method == "GET" and not form.email.data:  # "send a new code" from the code page
+        form.email.data = session.get("code_login", {}).get("email")
     return render_template("auth/login_code.html", form=form), status
 
 
@@ -171,7 +174,8 @@ def code_verify():
         else:
             session.pop("code_login", None)
             return _finish_or_next_step(result, False, pending.get("next"))
-    return render_template("auth/login_code_verify.html", form=form, masked=pending["masked"]), status
+    return render_template("auth/login_code_verify.html", form=form, masked=pending["masked"],
+                           facts=code_clock.clock("login", pending["email"])), status
 
 
 @bp.post("/logout")

@@ -1,10 +1,10 @@
 """Password reset pages: request a code, then set a new password with it."""
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
-from ..services import recovery
+from ..services import code_clock, recovery
 from .auth_helpers import apply_error, start_browser_session
 from .forms import EmailCaptchaForm, ResetForm
 
@@ -26,6 +26,8 @@ def reset_request():
             flash(_("If %(email)s has an account, a reset code is on its way. It is valid for %(num)d minutes.",
                     email=answer["email"], num=answer["expires_in"] // 60), "success")
             return redirect(url_for("recovery.reset_verify"))
+    elif request.method == "GET" and not form.email.data:  # "send a new code" from the code page
+        form.email.data = session.get("reset", {}).get("email")
     return render_template("auth/reset.html", form=form), status
 
 
@@ -51,4 +53,5 @@ def reset_verify():
             return redirect(url_for("auth.login"))
     elif form.errors:
         status = 400
-    return render_template("auth/reset_verify.html", form=form, masked=pending["masked"]), status
+    return render_template("auth/reset_verify.html", form=form, masked=pending["masked"],
+                           facts=code_clock.clock("reset", pending["email"])), status

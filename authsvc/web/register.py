@@ -1,13 +1,10 @@
 """Registration pages: form -> code page (with resend) -> signed in."""
 
-import math
-import time
-
 from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
-from ..services import captcha, registration
+from ..services import captcha, code_clock, registration
 from .auth_helpers import apply_error, redirect_signed_in, start_browser_session
 from .forms import CodeForm, EmptyForm, RegisterForm
 
@@ -38,7 +35,6 @@ def start():
         else:
             session["register"] = {"email": form.email.data, "id": answer["registration_id"]}
             session["register_masked"] = answer["email"]
-            session["resend_at"] = time.time() + answer["resend_after"]
             flash(_("We sent a 6-digit code to %(email)s.", email=answer["email"]), "success")
             return redirect(url_for("register.verify"))
     elif form.errors:
@@ -65,7 +61,7 @@ def verify():
             return redirect(url_for("account.index"))
     return render_template("auth/register_verify.html", form=form, resend=EmptyForm(),
                            masked=session.get("register_masked"),
-                           wait=_resend_wait()), status
+                           facts=code_clock.registration_clock(pending["email"], pending["id"])), status
 
 
 @bp.post("/resend")
@@ -80,12 +76,6 @@ def resend():
         g.page_address = url_for("register.verify")  # the page shown; this address is POST-only
         return render_template("auth/register_verify.html", form=CodeForm(), resend=EmptyForm(),
                                masked=session.get("register_masked"),
-                               wait=error.extra.get("retry_after", 0)), error.status
+                               facts=code_clock.registration_clock(pending["email"], pending["id"])), error.status
     flash(_("A new code is on its way. The previous code no longer works."), "success")
-    session["resend_at"] = time.time() + current_app.config["RESEND_COOLDOWN"]
     return redirect(url_for("register.verify"))
-
-
-def _resend_wait():
-    """Whole seconds until the resend button may be used (rounded up: never offered early)."""
-    return max(0, math.ceil(float(session.get("resend_at", 0)) - time.time()))

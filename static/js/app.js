@@ -31,6 +31,28 @@
     };
     tick();
   });
+  // Code validity: count the server's figure down as m:ss. The timer is role=timer (never
+  // announced by itself); when it runs out the clock line is hidden and the status line,
+  // a polite live region, says once that the code has expired.
+  document.querySelectorAll("[data-code-clock]").forEach(function (line) {
+    var left = parseInt(line.getAttribute("data-code-clock"), 10) || 0;
+    var clock = line.querySelector(".clock");
+    var status = line.parentNode.querySelector("[data-code-expired]");
+    if (left <= 0 || !clock) { return; }
+    var ends = Date.now() + left * 1000;
+    var show = function () {
+      var rest = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+      if (rest <= 0) {
+        line.hidden = true;
+        if (status) { status.textContent = status.getAttribute("data-code-expired"); }
+        return;
+      }
+      var seconds = rest % 60;
+      clock.textContent = Math.floor(rest / 60) + ":" + (seconds < 10 ? "0" : "") + seconds;
+      setTimeout(show, ((ends - Date.now()) % 1000 || 1000) + 5);
+    };
+    show();
+  });
   // Language switch: carry what is typed in the page's form now (the server knows only what
   // was last posted). The same harmless fields as web/carry.py; never passwords or codes.
   var CARRY = ["login", "email", "username", "invite_code", "new_email", "remember"];

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from .helpers import (PASSWORD, captcha_loaded, enter_code, expect, flash, request_code, sign_in, sign_out,
-                      solve_captcha, submit, zh, zh_plural)
+                      solve_captcha, submit, unique, zh, zh_plural)
 
 pytestmark = pytest.mark.browser
 ACCOUNT = re.compile(r"/account$")
@@ -36,39 +36,62 @@ def test_the_sign_in_prompt_is_in_chinese(page):
     assert not re.search(r"[A-Za-z]{3,}", flash(page).inner_text()), flash(page).inner_text()
 
 
-def test_wrong_password_then_captcha_then_lockout(page, user, fresh_ip):
+LEFT = ("The login name or password is incorrect. After %(num)d more wrong try, sign-in is locked for %(when)s.",
+        "The login name or password is incorrect. After %(num)d more wrong tries, sign-in is locked for %(when)s.")
+LOCKED = re.compile("^" + re.escape(zh(
+    "Too many wrong passwords: sign-in with the password is locked for %(when)s more, until %(until)s. "
+    "Meanwhile you can sign in with an emailed code, or reset your password by emailed code (that also "
+    "lifts the lock at once).", when="@W@", until="@U@")).replace("@W@", r"(9|10) 分钟").replace(
+    "@U@", r"\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)") + "$")
+
+
+def _wrong_then_captcha_then_lockout(page, login, password):
+    """Five wrong passwords for `login`; returns the texts of the answers, in order."""
     wrong = zh("The login name or password is incorrect.")
     for attempt in (1, 2):
-        sign_in(page, user["username"], "not my password at all")
+        sign_in(page, login, "not my password at all")
         expect(page.locator(".flash.error")).to_have_text(wrong)
         expect(page.locator("img[data-captcha]")).to_have_count(0)  # no captcha yet
-        expect(page.get_by_label(zh("Email or username"))).to_have_value(user["username"])
+        expect(page.get_by_label(zh("Email or username"))).to_have_value(login)
 
-    # The third failure (LOGIN_CAPTCHA_AFTER=3): from now on the form carries a captcha.
-    sign_in(page, user["username"], "not my password at all")
-    expect(page.locator(".flash.error")).to_have_text(wrong)
+    # The third failure (LOGIN_CAPTCHA_AFTER=3): from now on the form carries a captcha, and
+    # the answer says how many tries are left before the 10-minute lock.
+    sign_in(page, login, "not my password at all")
+    expect(page.locator(".flash.error")).to_have_text(zh_plural(*LEFT, 2, when=zh_plural("%(num)d minute", "%(num)d minutes", 10)))
     captcha_loaded(page)
     page.goto("/login")
     captcha_loaded(page)
 
     # Without solving it the attempt is refused before the password is even checked.
-    page.get_by_label(zh("Email or username")).fill(user["username"])
-    page.get_by_label(zh("Password"), exact=True).fill(user["password"])
+    page.get_by_label(zh("Email or username")).fill(login)
+    page.get_by_label(zh("Password"), exact=True).fill(password)
     submit(page, zh("Sign in"))
     expect(page.get_by_text(zh("Please enter the characters shown in the picture."))).to_be_visible()
     expect(page).to_have_url(LOGIN)
 
-    # Fourth wrong password (captcha solved), then the fifth locks the account.
-    sign_in(page, user["username"], "still not my password")
-    expect(page.locator(".flash.error")).to_have_text(wrong)
-    sign_in(page, user["username"], "still not my password")
-    locked = zh("Too many failed attempts. Try again in %(num)d minutes.", num=10)
-    expect(page.locator(".flash.error")).to_have_text(locked)
+    # Fourth wrong password (captcha solved): one try left; the fifth locks.
+    sign_in(page, login, "still not my password")
+    expect(page.locator(".flash.error")).to_have_text(zh_plural(*LEFT, 1, when=zh_plural("%(num)d minute", "%(num)d minutes", 10)))
+    sign_in(page, login, "still not my password")
+    expect(page.locator(".flash.error")).to_have_text(LOCKED)
+    ways = page.locator("#locked-next-steps")
+    expect(ways.get_by_role("link", name=zh("Sign in with an emailed code"))).to_have_attribute(
+        "href", re.compile(r"^/login/code"))
+    expect(ways.get_by_role("link", name=zh("Reset your password by emailed code"))).to_have_attribute("href", "/reset")
 
     # Locked: even the right password is refused, with the same message.
-    sign_in(page, user["username"], user["password"])
-    expect(page.locator(".flash.error")).to_have_text(locked)
+    sign_in(page, login, password)
+    expect(page.locator(".flash.error")).to_have_text(LOCKED)
     expect(page).to_have_url(LOGIN)
+    return page.locator(".flash.error").inner_text()
+
+
+def test_wrong_password_then_captcha_then_lockout(page, user, fresh_ip):
+    _wrong_then_captcha_then_lockout(page, user["username"], user["password"])
+
+
+def test_an_unknown_login_gets_the_same_hints_and_lock(page, fresh_ip):
+    _wrong_then_captcha_then_lockout(page, unique("nobody")[0], "whatever it is")
 
 
 def sign_in_by_code(page, user, inbox):

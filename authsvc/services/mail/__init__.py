@@ -7,6 +7,8 @@ Request side (returns once a sealed job is in Redis; the worker decides who real
     current_language()                      the language a job is written in by default
 Notices to account owners, and the switch and unsubscribe link of the non-essential one:
     security_alert, new_device, set_new_device, unsubscribe_url, unsubscribe_account
+Who mail is from:
+    sender_address()                        the From address (the "add to contacts" hint)
 Figures and the worker:
     figures(), overview(), queue_depth()    delivery counters; counters + queue + dead letters for the dashboard
     dead_letter_count()                     mail given up on after retrying while it was useful
@@ -23,12 +25,13 @@ from .exporter import RedisFigures
 from .notices import new_device, security_alert, set_new_device, unsubscribe_account, unsubscribe_url
 from .queue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
 from .queue import dead_count as dead_letter_count
+from .sender import address as sender_address
 from .queue import depth as queue_depth
 from .stats import figures, overview
 from .worker import MailWorker, start_embedded
 
 __all__ = [
-    "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "RedisFigures", "current_language", "dead_letter_count", "figures",
-    "new_device", "overview", "queue_depth", "queue_mail", "security_alert", "send_code",
+    "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "RedisFigures", "current_language", "dead_letter_count",
+    "figures", "new_device", "overview", "queue_depth", "queue_mail", "security_alert", "send_code", "sender_address",
     "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
 ]

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
+from ...config import support_link
 from ...requestinfo import describe_device
 from ...timefmt import display_time
 
@@ -30,6 +31,24 @@ ALERT_TITLES = {
     "recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
     "generic": lambda: _("Security notice for your account"),
 }
+# The tag at the start of every subject says what the mail is for before it is opened.
+PURPOSE_TAGS = {
+    "register": lambda: _("[Sign-up code]"),
+    "login": lambda: _("[Sign-in code]"),
+    "second_factor": lambda: _("[Sign-in code]"),
+    "reset": lambda: _("[Password reset]"),
+    "change_email": lambda: _("[Email change]"),
+}
+SECURITY_TAG = lambda: _("[Security alert]")  # noqa: E731 — notices, and mail nobody asked for
+TEMPLATE_TAGS = {"test": lambda: _("[Test]")}
+
+
+def subject_tag(template, ctx):
+    if template == "verification":
+        return PURPOSE_TAGS[ctx["purpose"]]()
+    return TEMPLATE_TAGS.get(template, SECURITY_TAG)()
+
+
 PURPOSE_TITLES = {
     "register": lambda: _("Verify your email address"),
     "login": lambda: _("Your sign-in code"),
@@ -43,7 +62,12 @@ def compose(job, template=None, recipient_user=None):
     """Render (subject, text, html, headers) for a job in its language."""
     config = current_app.config
     template = template or job["template"]
-    lang = (recipient_user.locale if recipient_user and recipient_user.locale else None) or job["lang"]
+    # A mail for a flow someone started speaks the language he used (the job's, from the page
+    # or Accept-Language). The alternate that replaces it for an account's owner (nobody asked
+    # him) speaks the account's stored language; notices are queued in it already.
+    lang = job["lang"]
+    if template != job["template"] and recipient_user is not None and recipient_user.locale:
+        lang = recipient_user.locale
     ctx = dict(job["ctx"])
     public_url = config["PUBLIC_URL"].rstrip("/")
     ctx.update(
@@ -59,13 +83,36 @@ def compose(job, template=None, recipient_user=None):
     if not job.get("essential", True) and ctx.get("unsubscribe_url"):
         headers["List-Unsubscribe"] = f"<{ctx['unsubscribe_url']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    ctx["support"] = support_link(config.get("SUPPORT_CONTACT"))
     with force_locale(lang):
         ctx["purpose_title"] = PURPOSE_TITLES[ctx["purpose"]]() if ctx.get("purpose") else ""
-        subject = config["MAIL_SUBJECT_PREFIX"] + SUBJECTS[template](ctx)
+        if template == "security_alert":
+            ctx["not_you"] = not_you(ctx, public_url)
+        tag = subject_tag(template, ctx)
+        subject = config["MAIL_SUBJECT_PREFIX"] + tag + ("" if tag.endswith("】") else " ") + SUBJECTS[template](ctx)
         ctx["subject"] = subject
         text = render_template(f"email/{template}.txt", **ctx)
         html = render_template(f"email/{template}.html", **ctx)
     return subject, text, html, headers
+
+
+def not_you(ctx, public_url):
+    """The "not you?" actions of a notice: [(label, url)], the first one the main action.
+
+    A reset by code ends every session and token (and lifts a lock); an email change has
+    its own undo link instead, since a reset code would go to the new address; a
+    deactivation leaves the owner nothing to do but ask (SUPPORT_CONTACT, in the footer).
+    """
+    kind = ctx.get("kind")
+    if kind == "deactivated":
+        return []
+    if kind == "email_changed":  # never a reset here: its code would go to the new address
+        return [(_("Not you? Undo this change"), ctx["undo_url"])] if ctx.get("undo_url") else []
+    actions = [(_("Not you? Reset your password: every session and device is signed out"),
+                f"{public_url}/reset")]
+    if kind == "new_device":
+        actions.append((_("See and end your sessions"), f"{public_url}/account"))
+    return actions
 
 
 def _local_time(timestamp):

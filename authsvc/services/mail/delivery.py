@@ -19,7 +19,7 @@ from flask_mail import BadHeaderError, Connection
 
 from ...extensions import db, mail
 from ...models import User
-from . import queue, smtpconn, stats
+from . import queue, sender, smtpconn, stats
 from .compose import compose
 from .queue import IF_ACCOUNT, IF_NO_ACCOUNT
 from .wire import WireMessage
@@ -123,10 +123,11 @@ class TimedConnection(Connection):
 
 def build_message(job, provider, template=None, user=None):
     subject, text, html, headers = compose(job, template, user)
-    domain = (provider.sender.rsplit("@", 1)[-1] if "@" in provider.sender else None) or "authsvc.local"
+    domain = sender.message_id_domain(provider.sender)
     headers = dict(headers, **{"X-Authsvc-Job": job["id"]})
     message = WireMessage(subject=subject, recipients=[job["to"]], body=text, html=html,
-                          sender=provider.sender or f"noreply@{domain}", extra_headers=headers)
+                          sender=sender.from_header(provider.sender) or f"noreply@{domain}",
+                          extra_headers=headers)
     message.msgId = f"<{job['id']}@{domain}>"  # the same id on every retry of this job
     if message.has_bad_headers():
         raise PermanentFailure("header injection refused")
