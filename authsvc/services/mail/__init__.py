@@ -10,6 +10,7 @@ Notices to account owners, and the switch and unsubscribe link of the non-essent
 Figures and the worker:
     figures(), overview(), queue_depth()    delivery counters; counters + queue for the dashboard
     start_embedded(app), MailWorker         a worker thread in this process, or one run by the CLI
+    send_test_message(to)                   send-test-mail: queue one, deliver it, say what became of it
 
 Inside: compose (templates → subject, text, HTML), queue (Redis: put, claim, ack, retry, reap),
 delivery (providers, SMTP, fallback → an Outcome), worker (the loop that settles each Outcome
@@ -19,6 +20,7 @@ notices (the security notices).
 
 from .notices import new_device, security_alert, set_new_device, unsubscribe_account, unsubscribe_url
 from .queue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
+from .probe import send_test_message
 from .queue import depth as queue_depth
 from .stats import figures, overview
 from .worker import MailWorker, start_embedded
@@ -26,5 +28,5 @@ from .worker import MailWorker, start_embedded
 __all__ = [
     "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "current_language", "figures",
     "new_device", "overview", "queue_depth", "queue_mail", "security_alert", "send_code",
-    "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
+    "send_test_message", "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
 ]

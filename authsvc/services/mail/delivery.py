@@ -62,6 +62,8 @@ class Outcome:
     job: dict | None = None  # RETRY: the job as it is stored again (its next attempt number)
     delay: float = 0.0  # RETRY: seconds until it is due
     fell_back: bool = False  # the fallback provider decided it
+    provider: str = ""  # the provider that decided it (primary, fallback, outbox)
+    reason: str = ""  # why it was not sent: the server's refusal or the transient error
 
 
 class PermanentFailure(Exception):
@@ -191,41 +193,54 @@ def process_job(job_id):
     delays = retry_delays()
     attempt = job.get("attempt", 0)
     retries_left = attempt < len(delays)
+    reason = f"{primary.name}: circuit open"
     if not stats.circuit_open(primary.name):
-        result = _try(primary, job, template, user)
+        result, reason = _try(primary, job, template, user)
         if result is not Result.FAILED:
-            return Outcome(result)
+            return Outcome(result, provider=primary.name, reason=reason)
     # The primary failed or its circuit is open. Fall back once the primary's retries are
     # spent, or at once while its circuit is open.
     use_fallback = fallback and not stats.circuit_open(fallback.name) and (
         not retries_left or stats.circuit_open(primary.name))
     if use_fallback:
-        result = _try(fallback, job, template, user)
+        result, fallback_reason = _try(fallback, job, template, user)
         if result is not Result.FAILED:
-            return Outcome(result, fell_back=True)
+            return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason)
+        reason = f"{reason}; {fallback_reason}"
     if retries_left:
-        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delays[attempt])
+        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delays[attempt],
+                       reason=reason)
     log.warning("mail job %s given up after %d attempts", job_id, attempt + 1)
-    return Outcome(Result.FAILED)
+    return Outcome(Result.FAILED, reason=reason)
 
 
 def _try(provider, job, template, user):
-    """One attempt through one provider: SENT, REJECTED or FAILED (transient)."""
+    """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason)."""
     try:
         message = build_message(job, provider, template, user)
         send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
     except PermanentFailure as exc:
         stats.record(provider.name, "rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
-        return Result.REJECTED
+        return Result.REJECTED, f"{provider.name}: {exc}"
     except TRANSIENT as exc:
         stats.record(provider.name, "failed")
         stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
-        return Result.FAILED
+        return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}"
     stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
     stats.provider_ok(provider.name)
-    return Result.SENT
+    return Result.SENT, ""
+
+
+def _transient_reason(exc):
+    """The error's kind and the server's own words; never the recipients (no address)."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{type(exc).__name__} {exc.smtp_code} {text}"[:300]
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
 
 
 def _resolve_recipient(job):
