@@ -1,6 +1,5 @@
 """Flask CLI commands: flask --app wsgi <command>."""
 
-import os
 import re
 import signal
 
@@ -8,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import config as settings
 from .errors import ServiceError
 from .extensions import db
 
@@ -32,11 +32,15 @@ def register(app):
 @click.option("--username", required=True)
 def create_admin(email, username):
     """Create the first admin (or promote an account). The password comes from
-    AUTHSVC_ADMIN_PASSWORD or a prompt, never from the command line."""
+    AUTHSVC_ADMIN_PASSWORD (or the file AUTHSVC_ADMIN_PASSWORD_FILE names) or a prompt, never
+    from the command line."""
     from .services import users
     from .services.validation import normalize_email
 
-    password = os.environ.get("AUTHSVC_ADMIN_PASSWORD")
+    try:
+        password = settings.read_secret("AUTHSVC_ADMIN_PASSWORD")
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
     try:
         existing = users.find_by_email(normalize_email(email))
     except ServiceError as error:

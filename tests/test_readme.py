@@ -8,20 +8,10 @@ import pytest
 
 from authsvc.services.captcha import ALPHABET
 
-from .support.checkout import ROOT, checkout_env, make_recipe, run_shell
+from .support.checkout import ROOT, checkout_env, commands, make_recipe, run_shell, sh_blocks
 
 README = (ROOT / "README.md").read_text()
 ADMIN_PASSWORD = "a long admin passphrase"
-
-
-def sh_blocks(text):
-    return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
-
-
-def commands(block):
-    """The block's commands, continuation lines joined."""
-    return [line for line in block.replace("\\\n", " ").splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def readme_cli_commands():

@@ -16,6 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET_VARIABLES = ("AUTHSVC_ADMIN_PASSWORD",)
 
 
+def sh_blocks(text):
+    """The ```sh blocks of a Markdown text."""
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+
+
+def commands(block):
+    """A block's commands, continuation lines joined, comment lines left out."""
+    return [line for line in block.replace("\\\n", " ").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
 def checkout_env(instance, **extra):
     """os.environ without any setting (nor its _FILE form), the instance folder in `instance`."""
     env = {name: value for name, value in os.environ.items()
