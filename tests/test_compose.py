@@ -39,8 +39,10 @@ def project(tmp_path_factory):
     shutil.copy(ROOT / "docker-compose.yml", folder)
     shutil.copytree(ROOT / "docker", folder / "docker")
     shutil.copy(ROOT / ".env.example", folder)
+    shutil.copy(ROOT / "Makefile", folder)  # make dev-certs
     lines = readme_setup_commands()
     assert lines[0].startswith("cp .env.example .env") and any("secrets/" in line for line in lines)
+    assert any(line.startswith("make dev-certs") for line in lines)
     subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=folder, check=True)
     return folder
 
@@ -102,6 +104,24 @@ def test_the_readme_secrets_make_a_production_configuration(project, tmp_path):
     password = (project / "secrets" / "postgres_password").read_text().strip()
     assert values["DATABASE_URL"] == f"postgresql+psycopg://authsvc:{password}@postgres:5432/authsvc"
     assert values["MAIL_PASSWORD"] == "the QQ Mail authorization code"
+
+
+def test_the_proxy_serves_https_with_the_certs_folder(resolved, project):
+    proxy = resolved["services"]["proxy"]
+    assert {(p["published"], p["target"]) for p in proxy["ports"]} == {(80, 80), (443, 443)}
+    mounts = dict(_mount(v) for v in proxy["volumes"])
+    assert mounts["/etc/nginx/certs"] == (str(project / "certs"), True)
+    assert mounts["/etc/nginx/conf.d/default.conf"] == (str(project / "docker" / "nginx.conf"), True)
+    for name in ("fullchain.pem", "privkey.pem"):  # made by the README's `make dev-certs`
+        assert (project / "certs" / name).is_file()
+
+
+def _mount(volume):
+    """target -> (source, read only), from the short ("src:dst:ro") or the long syntax."""
+    if isinstance(volume, str):
+        source, target, *mode = volume.split(":")
+        return target, (source, mode == ["ro"])
+    return volume["target"], (volume["source"], bool(volume.get("read_only")))
 
 
 def test_the_app_trusts_exactly_the_proxy_in_front(resolved):
