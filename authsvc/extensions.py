@@ -115,7 +115,7 @@ def _shutdown_unless_shared(server):
         return
     pid = server.pid
     server.connection_pool.disconnect()
-    if pid:
+    if pid and _running(pid):
         # redis-server saves and exits on SIGTERM (SHUTDOWN through redis-py would be retried
         # with backoff once the server drops the connection, seconds for nothing)
         os.kill(pid, signal.SIGTERM)
