@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 MO := authsvc/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test translations extract-messages fuzz fuzz-ci bench cluster-test browser-test screenshots clean
+.PHONY: run dev-certs test translations extract-messages fuzz fuzz-ci bench cluster-test browser-test screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,25 @@ $(MO): authsvc/translations/zh/LC_MESSAGES/messages.po $(STAMP)
 
 translations: $(MO)
 
+# make run RUN_PORT=5001 when 5000 is taken. `exec`: the SIGTERM make passes on when it is
+# stopped reaches the server itself (not only its shell), which then stops its embedded Redis.
+RUN_PORT ?= 5000
+
 run: $(STAMP) $(MO)
 	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi db upgrade
-	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
+	exec env AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port $(RUN_PORT)
+
+# A self-signed certificate for trying docker-compose's HTTPS on this machine (browsers warn: it
+# vouches for nobody). Production puts its real chain and key there instead (README).
+CERTS ?= certs
+
+dev-certs:
+	@mkdir -p $(CERTS)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=localhost" \
+	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	  -keyout $(CERTS)/privkey.pem -out $(CERTS)/fullchain.pem 2>/dev/null
+	@chmod 600 $(CERTS)/privkey.pem
+	@echo "$(CERTS)/fullchain.pem and $(CERTS)/privkey.pem: self-signed for localhost, 30 days"
 
 test: $(STAMP) $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,6 +1,5 @@
 """Flask CLI commands: flask --app wsgi <command>."""
 
-import os
 import re
 import signal
 
@@ -8,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import config as settings
 from .errors import ServiceError
 from .extensions import db
 
@@ -32,11 +32,15 @@ def register(app):
 @click.option("--username", required=True)
 def create_admin(email, username):
     """Create the first admin (or promote an account). The password comes from
-    AUTHSVC_ADMIN_PASSWORD or a prompt, never from the command line."""
+    AUTHSVC_ADMIN_PASSWORD (or the file AUTHSVC_ADMIN_PASSWORD_FILE names) or a prompt, never
+    from the command line."""
     from .services import users
     from .services.validation import normalize_email
 
-    password = os.environ.get("AUTHSVC_ADMIN_PASSWORD")
+    try:
+        password = settings.read_secret("AUTHSVC_ADMIN_PASSWORD")
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
     try:
         existing = users.find_by_email(normalize_email(email))
     except ServiceError as error:
@@ -71,7 +75,9 @@ def mail_worker(once):
 @with_appcontext
 @click.argument("to")
 def send_test_mail(to):
-    """Queue a test message to TO and deliver it now (checks the SMTP settings)."""
+    """Send a test message to TO through the queue and say what became of it (checks the
+    SMTP settings). A running worker (the dev server's, a mail-worker) may deliver it; the
+    answer is the same. Exit status 0 only when a server (or the dev outbox) accepted it."""
     from .services import mail
     from .services.validation import normalize_email
 
@@ -79,11 +85,22 @@ def send_test_mail(to):
         address = normalize_email(to)
     except ServiceError as error:
         _fail(error)
-    mail.queue_mail("test", address, {})
-    outcomes = mail.MailWorker(current_app._get_current_object()).drain()
-    click.echo(f"outcome: {', '.join(outcomes) or 'nothing queued'}")
-    if "sent" not in outcomes:
-        raise click.ClickException("the test message was not accepted; see the log above")
+    report = mail.send_test_message(address)
+    result, provider, reason = report["result"], report.get("provider"), report.get("reason")
+    if result == "sent":
+        where = (f"the dev outbox {current_app.instance_path}/outbox/" if provider == "outbox"
+                 else f"the {provider} SMTP server")
+        click.echo(f"delivered: accepted by {where} (worker {report['worker']})")
+        return
+    if result == "retry":
+        raise click.ClickException(
+            f"the test message was not accepted yet: {reason}; still queued, the worker tries "
+            f"again in {report['delay']:g} s")
+    if result == "queued":
+        raise click.ClickException(
+            f"the test message is still queued after {report['waited']:g} s: another worker "
+            "claimed it and has not finished (see its log)")
+    raise click.ClickException(f"the test message was not accepted ({result}): {reason or 'see the log above'}")
 
 
 invites_group = AppGroup("invites", help="Manage invite codes.")

@@ -114,6 +114,11 @@ SETTINGS = {
     "AUDIT_RETENTION_DAYS": (int, 180),
 }
 
+# Settings that carry a secret (DATABASE_URL and REDIS_URL may hold passwords). Each may come
+# from a file instead: NAME_FILE=/run/secrets/name (Docker secrets), see read_secret().
+SECRET_SETTINGS = ("SECRET_KEY", "PASSWORD_PEPPER", "FACTOR_KEYS", "DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD",
+                   "MAIL_PASSWORD", "MAIL_FALLBACK_PASSWORD", "METRICS_TOKEN")
+
 DEVELOPMENT, PRODUCTION, TESTING = "development", "production", "testing"
 
 
@@ -133,7 +138,7 @@ def from_environment(environ=None):
     environ = os.environ if environ is None else environ
     values = {}
     for name, (kind, default) in SETTINGS.items():
-        raw = environ.get(name)
+        raw = read_secret(name, environ) if name in SECRET_SETTINGS else environ.get(name)
         if raw is None or (raw == "" and kind is not str):
             values[name] = default
             continue
@@ -142,6 +147,31 @@ def from_environment(environ=None):
         except ValueError as exc:
             raise RuntimeError(f"setting {name}: {exc}") from None
     return values
+
+
+def read_secret(name, environ=None):
+    """NAME from the environment, or the content of the file NAME_FILE names, with one
+    trailing newline stripped (what `echo value > file` adds); None when neither is set.
+    An empty variable counts as unset. Both set, or a file that can't be read or is empty,
+    stops the start with an error naming them."""
+    environ = os.environ if environ is None else environ
+    value, path = environ.get(name), environ.get(f"{name}_FILE")
+    if not path:
+        return value
+    if value:
+        raise RuntimeError(f"{name} and {name}_FILE are both set: set only one of them")
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise RuntimeError(f"{name}_FILE={path} cannot be read: {reason}") from None
+    for newline in ("\r\n", "\n"):
+        if content.endswith(newline):
+            content = content[:-len(newline)]
+            break
+    if not content:
+        raise RuntimeError(f"{name}_FILE={path} is empty")
+    return content
 
 
 def finalise(config, instance_path):

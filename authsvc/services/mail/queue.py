@@ -42,8 +42,9 @@ def current_language():
 
 
 def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alternate=None,
-               essential=True, lang=None):
-    """Seal a mail job into Redis and queue it; returns the job id."""
+               essential=True, lang=None, report=False):
+    """Seal a mail job into Redis and queue it; returns the job id. With `report`, whichever
+    worker settles the job writes what became of it where report() reads it."""
     now = time.time()
     useful_for = min(ttl, current_app.config["MAIL_NOTICE_USEFUL_FOR"])  # a code mail: its code's life
     job = {
@@ -61,6 +62,8 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
     }
     replicas = current_app.config["REDIS_WAIT_REPLICAS"]
     pipe = redis_client.pipeline(transaction=False)  # one connection: WAIT covers the script's writes
+    if report:  # before the job is queued: a worker never finds a reported job without its report
+        pipe.set(keys.mail_report(job["id"]), json.dumps({"result": "queued"}), ex=keys.MAIL_REPORT_TTL)
     redis_client.script(PUT_LUA)(keys=[keys.mail_job(job["id"]), keys.MAIL_QUEUE],
                                  args=[_seal(job), int(ttl), job["id"]], client=pipe)
     if replicas:
@@ -197,26 +200,28 @@ def already_sent(job_id):
     return bool(redis_client.exists(keys.mail_done(job_id)))
 
 
-def ack(worker_id, job_id, sent):
+def ack(worker_id, job_id, sent, report=None):
     """Finish a job: remember it was sent (if so), drop its content and its claim."""
     pipe = redis_client.pipeline(transaction=True)
     if sent:
         pipe.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
     pipe.delete(keys.mail_job(job_id))
     pipe.lrem(keys.mail_processing(worker_id), 1, job_id)
+    _write_report(pipe, job_id, report)
     pipe.execute()
 
 
-def retry_later(worker_id, job, delay):
+def retry_later(worker_id, job, delay, report=None):
     """Store the job's new attempt count and schedule it `delay` seconds from now."""
     pipe = redis_client.pipeline(transaction=True)
     pipe.set(keys.mail_job(job["id"]), _seal(job), keepttl=True, xx=True)
     pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
+    _write_report(pipe, job["id"], report)
     pipe.execute()
 
 
-def dead_letter(worker_id, job, reason):
+def dead_letter(worker_id, job, reason, report=None):
     """Give up on a job for good: drop its content and keep a record admins see (no secret)."""
     record = {"id": job["id"], "template": job["template"], "to": mask_email(job["to"]),
               "queued_at": job["queued_at"], "failed_at": time.time(),
@@ -226,6 +231,7 @@ def dead_letter(worker_id, job, reason):
     pipe.ltrim(keys.MAIL_DEAD, 0, keys.MAIL_DEAD_KEEP - 1)
     pipe.delete(keys.mail_job(job["id"]))
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
+    _write_report(pipe, job["id"], report)
     pipe.execute()
 
 
@@ -248,6 +254,36 @@ def dead_letters(limit=20):
     pipe.lindex(keys.MAIL_DEAD, -1)
     count, newest, oldest = pipe.execute()
     return int(count), [json.loads(r) for r in newest], json.loads(oldest) if oldest else None
+
+
+def _write_report(pipe, job_id, report):
+    # XX: only a job queued with report=True has the key; the others cost nothing more
+    # than this one command inside the same round trip.
+    if report is not None:
+        pipe.set(keys.mail_report(job_id), json.dumps(report), xx=True, keepttl=True)
+
+
+def report(job_id):
+    """What became of a job queued with report=True: {"result": "queued"} until a worker
+    settled it, then {"result", "provider", "reason", "worker", "delay"}; None once forgotten."""
+    raw = redis_client.get(keys.mail_report(job_id))
+    return json.loads(raw) if raw else None
+
+
+# KEYS: queue, the worker's processing list. ARGV: job id. Claims that job if still waiting.
+CLAIM_JOB_LUA = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+def claim_job(worker_id, job_id):
+    """Claim one given job if no worker has taken it yet; True when this worker has it."""
+    return bool(redis_client.script(CLAIM_JOB_LUA)(
+        keys=[keys.MAIL_QUEUE, keys.mail_processing(worker_id)], args=[job_id]))
 
 
 def depth():

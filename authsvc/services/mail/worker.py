@@ -73,16 +73,37 @@ class MailWorker:
     def settle(self, job_id, outcome):
         """The one place a claimed job leaves this worker: due again later, or acknowledged
         (done with for good, remembered as sent when it was), then counted."""
+        report = {"result": outcome.result.value, "provider": outcome.provider,
+                  "reason": outcome.reason, "worker": self.worker_id, "delay": outcome.delay}
         if outcome.result is Result.RETRY:
-            queue.retry_later(self.worker_id, outcome.job, outcome.delay)
+            queue.retry_later(self.worker_id, outcome.job, outcome.delay, report=report)
         elif outcome.result is Result.FAILED and outcome.job:
-            queue.dead_letter(self.worker_id, outcome.job, outcome.reason)
+            queue.dead_letter(self.worker_id, outcome.job, outcome.reason, report=report)
         else:
-            queue.ack(self.worker_id, job_id, sent=outcome.result is Result.SENT)
+            queue.ack(self.worker_id, job_id, sent=outcome.result is Result.SENT, report=report)
         if outcome.result in COUNTED:
             stats.count(COUNTED[outcome.result])
         if outcome.fell_back:
             stats.count("fell_back")
+
+    def deliver(self, job_id):
+        """Deliver one given job now if no other worker has claimed it; its result or None."""
+        self.housekeeping(force=True)
+        try:
+            with self.app.app_context():
+                if not queue.claim_job(self.worker_id, job_id):
+                    return None
+                try:
+                    outcome = delivery.process_job(job_id)
+                except redis.RedisError:
+                    raise
+                except Exception:  # noqa: BLE001 - as in process_one
+                    log.exception("mail job %s dropped after an unexpected error", job_id)
+                    outcome = Outcome(Result.ERROR)
+                self.settle(job_id, outcome)
+                return outcome.result.value
+        finally:
+            smtpconn.close_all()
 
     def drain(self):
         """Deliver everything that is due now; returns the outcomes (tests, CLI)."""
