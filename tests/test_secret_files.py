@@ -76,7 +76,7 @@ def test_a_production_process_starts_from_secret_files_alone(tmp_path, redis_url
     for name, value in secrets.items():
         (tmp_path / name.lower()).write_text(value + "\n")
         files[f"{name}_FILE"] = str(tmp_path / name.lower())
-    env = checkout_env(tmp_path / "instance", AUTHSVC_ENV="production", **files)
+    env = checkout_env(tmp_path / "instance", AUTHSVC_ENV="production", PUBLIC_URL="https://accounts.example.com", **files)
     result = run_shell(".venv/bin/flask --app wsgi invites list", env)
     assert result.returncode == 0, result.stderr
     (tmp_path / "redis_url").unlink()  # root reads any mode: a missing file stands for unreadable

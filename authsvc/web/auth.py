@@ -12,7 +12,8 @@ from ..ratelimits import login_attempts as login_limit
 from ..services import code_clock, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
-from .forms import AppCodeForm, CodeForm, EmailCaptchaForm, EmptyForm, LoginForm, ReauthForm, RecoveryCodeForm
+from .code_request import code_request_page
+from .forms import AppCodeForm, CodeForm, EmptyForm, LoginForm, ReauthForm, RecoveryCodeForm
 
 bp = Blueprint("auth", __name__)
 DEVICE_COOKIE = "authsvc_device"
@@ -139,23 +140,10 @@ def second_factor_resend():
 def code_request():
     if not current_app.config["LOGIN_BY_CODE"]:
         abort(404)
-    form = EmailCaptchaForm()
-    status = 200
-    if form.validate_on_submit():
-        captcha_id = session.pop("captcha_id", None)
-        try:
-            answer = signin.request_login_code(form.email.data, captcha_id, form.captcha.data)
-        except ServiceError as error:
-            status = apply_error(form, error, captcha_id)
-        else:
-            session["code_login"] = {"email": form.email.data, "masked": answer["email"],
-                                     "next": request.args.get("next")}
-            flash(_("If %(email)s has an account, a sign-in code is on its way.", email=answer["email"]),
-                  "success")
-            return redirect(url_for("auth.code_verify"))
-    elif request.method == "GET" and not form.email.data:  # "send a new code" from the code page
-        form.email.data = session.get("code_login", {}).get("email")
-    return render_template("auth/login_code.html", form=form), status
+    return code_request_page(
+        "auth/login_code.html", "code_login", signin.request_login_code,
+        lambda answer: _("If %(email)s has an account, a sign-in code is on its way.", email=answer["email"]),
+        "auth.code_verify", next=request.args.get("next"))
 
 
 @bp.route("/login/code/verify", methods=["GET", "POST"])

@@ -1,34 +1,24 @@
 """Password reset pages: request a code, then set a new password with it."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
 from ..services import code_clock, recovery
 from .auth_helpers import apply_error, start_browser_session
-from .forms import EmailCaptchaForm, ResetForm
+from .code_request import code_request_page
+from .forms import ResetForm
 
 bp = Blueprint("recovery", __name__, url_prefix="/reset")
 
 
 @bp.route("", methods=["GET", "POST"])
 def reset_request():
-    form = EmailCaptchaForm()
-    status = 200
-    if form.validate_on_submit():
-        captcha_id = session.pop("captcha_id", None)
-        try:
-            answer = recovery.request_reset(form.email.data, captcha_id, form.captcha.data)
-        except ServiceError as error:
-            status = apply_error(form, error, captcha_id)
-        else:
-            session["reset"] = {"email": form.email.data, "masked": answer["email"]}
-            flash(_("If %(email)s has an account, a reset code is on its way. It is valid for %(num)d minutes.",
-                    email=answer["email"], num=answer["expires_in"] // 60), "success")
-            return redirect(url_for("recovery.reset_verify"))
-    elif request.method == "GET" and not form.email.data:  # "send a new code" from the code page
-        form.email.data = session.get("reset", {}).get("email")
-    return render_template("auth/reset.html", form=form), status
+    return code_request_page(
+        "auth/reset.html", "reset", recovery.request_reset,
+        lambda answer: _("If %(email)s has an account, a reset code is on its way. It is valid for %(num)d "
+                         "minutes.", email=answer["email"], num=answer["expires_in"] // 60),
+        "recovery.reset_verify")
 
 
 @bp.route("/verify", methods=["GET", "POST"])
