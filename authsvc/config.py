@@ -180,6 +180,10 @@ def finalise(config, instance_path):
     if env not in (DEVELOPMENT, PRODUCTION, TESTING):
         raise RuntimeError(f"AUTHSVC_ENV must be development, production or testing, not {env!r}")
     config["TESTING"] = env == TESTING
+    if env == TESTING:
+        # Tests see what users see: an error after the view (an after-request hook) goes through
+        # the app's own handlers as in production, instead of escaping to the server as a bare 500.
+        config.setdefault("PROPAGATE_EXCEPTIONS", False)
     _check_secret_key(config, env, instance_path)
     if env != DEVELOPMENT and (config.get("DEBUG") or _truthy(os.environ.get("FLASK_DEBUG"))):
         # `flask run` would serve the interactive Werkzeug debugger: a remote shell.

@@ -81,6 +81,7 @@ def site(tmp_path_factory):
     subprocess.run(["make", "-s", "dev-certs", f"CERTS={certs}"], cwd=ROOT, check=True,
                    capture_output=True)
     env = dict(os.environ, AUTHSVC_ENV="production", SECRET_KEY="https-test-" + "k" * 40,
+               PUBLIC_URL="https://accounts.example.test",
                DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}",
                REDIS_URL=REDIS_URL, MAIL_WORKER="external", PROXY_FIX_X_FOR="1",
                WEB_CONCURRENCY="1", GUNICORN_THREADS="4", LOG_LEVEL="WARNING",
