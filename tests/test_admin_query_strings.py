@@ -23,7 +23,9 @@ from authsvc.models import AuditEvent, InviteCode, User, utcnow
 from .support import ADMIN_PASSWORD, create_admin
 from .test_sessions_web import sign_in
 
-LINK = re.compile(r'(?:href|action)="([^"]*)"')
+# an href or action attribute: after whitespace, so that a value ending in "?action=" (the
+# language switch's `next` carries the page's own query) is not read as one
+LINK = re.compile(r'(?<=\s)(?:href|action)="([^"]*)"')
 
 
 @pytest.fixture
