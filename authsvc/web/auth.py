@@ -83,19 +83,25 @@ def second_factor():
     form = ReauthForm() if password_step else CodeForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            result = signin.complete_second_factor(
-                pending["challenge"], code=None if password_step else form.code.data,
-                password=form.password.data if password_step else None)
-        except ServiceError as error:
-            status = apply_error(form, error)
-        else:
-            session.pop("mfa", None)
+        answer = {"password": form.password.data} if password_step else {"code": form.code.data}
+        result, status = _complete_step(form, pending, answer)
+        if result is not None:
             return _finish(result, pending.get("remember"), pending.get("next"))
     if password_step:
         return render_template("auth/second_factor_password.html", form=form, masked=pending["email"]), status
     return render_template("auth/second_factor.html", form=form, resend=EmptyForm(), masked=pending["email"],
                            facts=code_clock.second_step_clock(pending["challenge"])), status
+
+
+def _complete_step(form, pending, answer):
+    """Answer the pending second step: (the sign-in result, 200), or (None, the error's status)
+    with the error shown on the form."""
+    try:
+        result = signin.complete_second_factor(pending["challenge"], **answer)
+    except ServiceError as error:
+        return None, apply_error(form, error)
+    session.pop("mfa", None)
+    return result, 200
 
 
 def _app_step(pending):
@@ -104,14 +110,9 @@ def _app_step(pending):
     form = RecoveryCodeForm() if recovery else AppCodeForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            result = signin.complete_second_factor(
-                pending["challenge"], totp=None if recovery else form.code.data,
-                recovery_code=form.recovery_code.data if recovery else None)
-        except ServiceError as error:
-            status = apply_error(form, error)
-        else:
-            session.pop("mfa", None)
+        answer = {"recovery_code": form.recovery_code.data} if recovery else {"totp": form.code.data}
+        result, status = _complete_step(form, pending, answer)
+        if result is not None:
             response = _finish(result, pending.get("remember"), pending.get("next"))
             if result.recovery_codes_remaining is not None:  # after _finish: the new session keeps it
                 flash(_("You signed in with a recovery code; it no longer works. Recovery codes left: "
