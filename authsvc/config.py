@@ -64,6 +64,8 @@ SETTINGS = {
     "DEVICE_COOKIE_DAYS": (int, 180),
     "AUTO_LOGIN_AFTER_RESET": (bool, False),
     "REAUTH_SECONDS": (int, 900),
+    # an admin needs a passkey or authenticator app to use the admin area; default: on in production
+    "ADMIN_REQUIRE_MFA": (bool, None),
     "EMAIL_UNDO_DAYS": (int, 7),  # how long the old address's "undo this email change" link works
     # sessions and tokens
     "API_TOKEN_TTL": (int, 86400),
@@ -209,6 +211,8 @@ def finalise(config, instance_path):
         config["METRICS_PUBLIC"] = env != PRODUCTION
     if config.get("API_CHECK_RESPONSES") is None:
         config["API_CHECK_RESPONSES"] = env != PRODUCTION
+    if config.get("ADMIN_REQUIRE_MFA") is None:
+        config["ADMIN_REQUIRE_MFA"] = env == PRODUCTION
     secure = config.get("SESSION_COOKIE_SECURE")
     config["SESSION_COOKIE_SECURE"] = (env == PRODUCTION) if secure is None else secure
     config.update(

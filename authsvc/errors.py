@@ -116,6 +116,14 @@ class Forbidden(ServiceError):
     default_message = _l("You do not have permission to do this.")
 
 
+class SecondFactorRequired(ServiceError):
+    """ADMIN_REQUIRE_MFA: an admin without a passkey or authenticator app, or an action that
+    needs the admin's own second factor proven just now."""
+    code = "second_factor_required"
+    status = 403
+    default_message = _l("Set up an authenticator app or a passkey to use the admin area.")
+
+
 class NotFound(ServiceError):
     code = "not_found"
     status = 404

@@ -3,7 +3,7 @@
 from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
-from ..services import audit_search, invites, mail, recovery, users
+from ..services import audit_search, factors, invites, mail, recovery, users
 from . import bp, replies, schemas
 from .declare import DAY, Answer, operation, page_params, param
 from .bearer import admin_required
@@ -57,6 +57,20 @@ for _name, (_perform, _summary) in ACTIONS.items():
     bp.add_url_rule(f"/admin/users/<int:user_id>/{_name}", _endpoint, methods=["POST"],
                     view_func=operation(_endpoint, _summary, SUMMARY, errors=(404,))(
                         admin_required(_action_view(_perform))))
+
+
+@bp.post("/admin/users/<int:user_id>/reset-factors")
+@operation("admin_user_reset_factors", "Remove every second factor of an account that lost them (app, "
+           "passkeys, recovery codes); ends its sessions and mails the owner. Needs the admin's own "
+           "second factor: a code in the body, or a token from a sign-in through it within REAUTH_SECONDS",
+           SUMMARY, errors=((400, "invalid_input", "invalid_code"), 403, 404, 423, 429))
+@admin_required
+@accepts(schemas.OwnFactor)
+def admin_user_reset_factors(body, user_id):
+    user = users.get(user_id)
+    factors.reset_by_admin(user, g.user, factor_at=g.token.get("factor_at"), totp_code=body.totp,
+                           recovery_code=body.recovery_code)
+    return jsonify(users.summary(user))
 
 
 @bp.get("/admin/invites")

@@ -6,7 +6,7 @@ from functools import wraps
 from flask import current_app, g, request
 
 from ..errors import Forbidden, ReauthenticationRequired, Unauthorized
-from ..services import tokens
+from ..services import factors, tokens
 
 
 def bearer_token():
@@ -55,6 +55,7 @@ def admin_required(view):
         if not g.user.is_admin:
             raise Forbidden()
         require_recent_password()
+        factors.require_for_admin(g.user)
         return view(*args, **kwargs)
     wrapper.auth = "admin"
     return wrapper

@@ -15,6 +15,8 @@ ERROR_CODES = {
     "reauthentication_required": "The token came from an emailed code alone: confirm the "
                                  "password with POST /sessions/reauthenticate first.",
     "forbidden": "Not allowed (not an admin, registration closed, code sign-in off, deactivating yourself).",
+    "second_factor_required": "ADMIN_REQUIRE_MFA: the admin has no passkey or authenticator app "
+                              "yet, or the action needs his own second factor proven just now.",
     "not_found": "No such resource.",
     "method_not_allowed": "The path exists but not with this method.",
     "conflict": "Conflicts with existing data, e.g. the username is taken; see `fields`.",
@@ -30,7 +32,7 @@ ERROR_CODES = {
 STATUS_CODES = {
     400: ("invalid_input", "captcha_required", "captcha_invalid", "invalid_code", "code_expired"),
     401: ("unauthorized", "invalid_credentials", "reauthentication_required"),
-    403: ("forbidden",),
+    403: ("forbidden", "second_factor_required"),
     404: ("not_found",),
     405: ("method_not_allowed",),
     409: ("conflict",),

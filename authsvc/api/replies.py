@@ -189,6 +189,8 @@ class UserSummary(User):
     password_changed_at: Time | None
     locked: bool
     sessions: Count
+    second_factors: list[Literal["passkey", "totp"]]
+    recovery_codes_remaining: Count
 
 
 class Page(Reply):

@@ -146,6 +146,12 @@ class TotpConfirm(Body):
 
 
 # --- admin --------------------------------------------------------------------------------
+class OwnFactor(Body):
+    totp: optional(text(16, "a code from the admin's own authenticator app (not needed when his token "
+                            "came from a sign-in through his second factor within REAUTH_SECONDS)"))
+    recovery_code: optional(text(32, "one of the admin's own recovery codes, in place of the app code"))
+
+
 DAY = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
 Uses = optional(Annotated[int, Field(description="registrations per code (1)",
                                      json_schema_extra={"minimum": 1, "maximum": 100000})])

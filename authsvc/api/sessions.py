@@ -12,7 +12,7 @@ from .inputs import accepts
 
 
 def _signed_in(result):
-    token, expires_in = tokens.issue_api_token(result.user, result.method)
+    token, expires_in = tokens.issue_api_token(result.user, result.method, result.factor)
     body = {"token": token, "expires_in": expires_in, "user": result.user.to_dict()}
     if result.device_token:
         body["device_token"] = result.device_token

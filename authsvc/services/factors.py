@@ -15,8 +15,9 @@ import time
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..errors import InvalidInput, NotFound, ReauthenticationRequired, WrongFactorCode
-from . import attempts, audit, mail, recovery_codes, totp
+from ..errors import (Forbidden, InvalidInput, NotFound, ReauthenticationRequired,
+                      SecondFactorRequired, WrongFactorCode)
+from . import attempts, audit, mail, recovery_codes, tokens, totp
 
 TOTP, RECOVERY_CODE = "totp", "recovery_code"
 ORDER = (TOTP,)  # strongest first; "passkey" goes in front when passkeys come
@@ -125,3 +126,34 @@ def regenerate_codes(user, password=None, password_at=None):
     _confirm_password(user, password, password_at)
     return recovery_codes.generate(user)
 
+
+
+# --- admins -----------------------------------------------------------------------------------
+def require_for_admin(user):
+    """ADMIN_REQUIRE_MFA: the admin area is closed to an admin with no passkey or app."""
+    if current_app.config["ADMIN_REQUIRE_MFA"] and not enrolled(user):
+        raise SecondFactorRequired()
+
+
+def reset_by_admin(user, actor, factor_at=None, totp_code=None, recovery_code=None):
+    """An admin removes every second factor of someone who lost them all: the app, passkeys and
+    recovery codes go, every session and token of the user ends, the user is mailed. The admin
+    proves his own second factor: a code now, or a sign-in through it within REAUTH_SECONDS."""
+    if user.id == actor.id:
+        raise Forbidden(_("Change your own second factors on your account page."))
+    removed = enrolled(user)
+    if not removed and not recovery_codes.remaining(user):
+        raise NotFound(_("This account has no second factor to reset."))
+    if totp_code or recovery_code:
+        verify(actor, totp_code, recovery_code)
+    elif not enrolled(actor):
+        raise SecondFactorRequired(_("Set up your own authenticator app or passkey first: resetting "
+                                     "someone's second factors needs yours."))
+    elif time.time() - float(factor_at or 0) > current_app.config["REAUTH_SECONDS"]:
+        raise SecondFactorRequired(_("Enter a code from your own authenticator app to confirm it is you."))
+    totp.remove(user)
+    recovery_codes.void(user)
+    tokens.end_all(user)
+    audit.record("admin.factors_reset", user=user, actor=actor, detail={"removed": removed})
+    mail.security_alert(user, "factors_reset")
+    return user

@@ -45,6 +45,7 @@ class SignedIn:
     device_token: str
     method: str = "password"  # "code" for a code-only sign-in
     recovery_codes_remaining: int | None = None  # set when a recovery code was used
+    factor: str | None = None  # the second factor this sign-in passed (totp, recovery_code, passkey)
 
 
 @dataclass
@@ -129,6 +130,7 @@ def complete(challenge, code=None, password=None, totp=None, recovery_code=None)
     if step == TOTP:  # the session is what the first step made it: a code alone stays code-only
         result = signed_in(user, device or _new_device(user), first, via=f"{first}+{used['used']}")
         result.recovery_codes_remaining = used.get("recovery_codes_remaining")
+        result.factor = used["used"]
         return result
     return signed_in(user, devices.remember(user), "password", via="password+code" if step == CODE else "code+password")
 

@@ -23,14 +23,15 @@ TOUCH_EVERY = 60
 KIND_KEY = {"web": keys.session, "api": keys.api_token}
 
 
-def issue_api_token(user, method="password"):
-    """Create a bearer token for the user; returns (token, expires_in)."""
+def issue_api_token(user, method="password", factor=None):
+    """Create a bearer token for the user; returns (token, expires_in). `factor`: the second
+    factor the sign-in passed, if any (factor_at: when, for actions that need it fresh)."""
     token = secrets.token_urlsafe(32)
     digest = token_hash(token)
     now = time.time()
     meta = {"uid": str(user.id), "epoch": user.auth_epoch, "method": method, "created": now,
             "last_seen": now, "ip": client_ip(), "ua": user_agent(),
-            "password_at": now if method == "password" else 0}
+            "password_at": now if method == "password" else 0, "factor_at": now if factor else 0}
     ttl = keys.api_token_ttl()
     pipe = redis_client.pipeline(transaction=False)
     pipe.set(keys.api_token(digest), json.dumps({"meta": meta}), ex=ttl)

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, mail, passwords, signin, tokens
+from . import audit, factors, mail, passwords, recovery_codes, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
@@ -46,7 +46,8 @@ def summary(user):
     data = user.to_dict()
     data.update(active=user.active, last_login_at=iso(user.last_login_at),
                 password_changed_at=iso(user.password_changed_at), locked=signin.is_locked(user),
-                sessions=len(tokens.list_sessions(user)))
+                sessions=len(tokens.list_sessions(user)), second_factors=factors.enrolled(user),
+                recovery_codes_remaining=recovery_codes.remaining(user))
     return data
 
 

@@ -2,26 +2,32 @@
 
 from functools import wraps
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, session,
                    stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import ServiceError
-from ..services import audit_search, invites, mail, recovery, users
+from ..services import audit_search, factors, invites, mail, recovery, users
 from .auth_helpers import apply_error, password_session_required
-from .forms import EmptyForm, InviteForm
+from .forms import EmptyForm, InviteForm, OwnFactorForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def admin_required(view):
-    """Signed in with a password, and an admin (403 otherwise)."""
+    """Signed in with a password, and an admin (403 otherwise); with ADMIN_REQUIRE_MFA, one
+    who has a passkey or app (else he is sent to set one up)."""
     @wraps(view)
     @password_session_required
     def wrapper(*args, **kwargs):
         if not current_user.is_admin:
             abort(403)
+        try:
+            factors.require_for_admin(current_user)
+        except ServiceError as error:
+            apply_error(None, error)
+            return redirect(url_for("account.index", _anchor="factors"))
         return view(*args, **kwargs)
     return wrapper
 
@@ -65,7 +71,24 @@ def user_list():
 @admin_required
 def user_detail(user_id):
     user = users.get(user_id)
-    return render_template("admin/user.html", user=user, info=users.summary(user), form=EmptyForm())
+    return render_template("admin/user.html", user=user, info=users.summary(user), form=EmptyForm(),
+                           reset_form=OwnFactorForm())
+
+
+@bp.post("/users/<int:user_id>/reset-factors")
+@admin_required
+def user_reset_factors(user_id):
+    user, form = users.get(user_id), OwnFactorForm()
+    if form.validate_on_submit():
+        try:
+            factors.reset_by_admin(user, current_user._get_current_object(),
+                                   factor_at=session.get("factor_at"), totp_code=form.totp.data or None)
+        except ServiceError as error:
+            apply_error(None, error)
+        else:
+            flash(_("Every second factor of the account was removed and it was signed out everywhere. "
+                    "The owner was mailed."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 USER_ACTIONS = {

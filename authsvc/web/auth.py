@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import code_clock, signin
+from ..services import code_clock, factors, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .code_request import code_request_page
@@ -21,8 +21,14 @@ DEVICE_COOKIE = "authsvc_device"
 
 def _finish(result, remember=False, target=None):
     """Start the browser session for a completed sign-in and go where the user was headed."""
-    start_browser_session(result.user, result.method, remember)
+    start_browser_session(result.user, result.method, remember, factor=result.factor)
     response = redirect(safe_next(target))
+    if result.user.is_admin:  # ADMIN_REQUIRE_MFA: an admin without a factor goes to set one up first
+        try:
+            factors.require_for_admin(result.user)
+        except ServiceError as error:
+            apply_error(None, error)
+            response = redirect(url_for("account.index", _anchor="factors"))
     if result.device_token:
         response.set_cookie(DEVICE_COOKIE, result.device_token, httponly=True, samesite="Lax",
                             secure=current_app.config["SESSION_COOKIE_SECURE"],

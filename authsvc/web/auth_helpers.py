@@ -24,8 +24,10 @@ def load_user(user_id):
     return user
 
 
-def start_browser_session(user, method, remember=False):
-    """Sign the user in on a fresh session id (no fixation), keeping the language choice."""
+def start_browser_session(user, method, remember=False, factor=None):
+    """Sign the user in on a fresh session id (no fixation), keeping the language choice.
+    `factor`: the second factor the sign-in passed, if any (its time is what "a fresh second
+    factor" is measured from, e.g. for an admin's "reset second factors")."""
     keep = {k: session[k] for k in ("lang",) if k in session}
     session.clear()
     session.regenerate()
@@ -35,6 +37,7 @@ def start_browser_session(user, method, remember=False):
     login_user(user, remember=False)
     session["auth_method"] = method
     session["password_at"] = time.time() if method == "password" else 0
+    session["factor_at"] = time.time() if factor else 0
 
 
 def end_browser_session():

@@ -89,6 +89,13 @@ class RecoveryCodeForm(FlaskForm):
         "spellcheck": "false", "placeholder": "xxxxx-xxxxx"})
 
 
+class OwnFactorForm(FlaskForm):
+    """An admin's own app code, for actions that need his second factor proven just now."""
+    totp = StringField(_l("Code from your own authenticator app"), render_kw={
+        "inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7, "pattern": r"\d{6}",
+        "placeholder": "000000"})
+
+
 class EmptyForm(FlaskForm):
     """A button that changes state: the form exists for its CSRF token."""
 

@@ -29,6 +29,7 @@ ALERT_TITLES = {
     "factor_added": lambda: _("An authenticator app was added to your account"),
     "factor_removed": lambda: _("The authenticator app was removed from your account"),
     "recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
+    "factors_reset": lambda: _("An administrator removed the second factors of your account"),
     "generic": lambda: _("Security notice for your account"),
 }
 # The tag at the start of every subject says what the mail is for before it is opened.
