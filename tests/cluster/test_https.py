@@ -207,3 +207,35 @@ def test_forwarded_proto_is_nginx_scheme_never_a_forged_one(site):
     status, _headers, body = _submit_login(port, ca, cookie, token, f"http://127.0.0.1:{port}/login",
                                            {"X-Forwarded-Proto": "http"})
     assert status == 400, body
+
+
+def test_a_browser_signs_in_through_https(site):
+    """Chromium through nginx's TLS: the __Host- cookie is set Secure, comes back on the form's
+    POST (CSRF passes) and the account page opens signed in."""
+    from ..browser.availability import CHROMIUM, missing
+
+    if missing():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium or playwright missing in CI")
+        pytest.skip("Chromium or playwright missing")
+    from playwright.sync_api import sync_playwright
+
+    from ..browser.fixtures import CHROMIUM_ARGS
+
+    port, _http, _ca = site
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:  # the pair is self-signed for 127.0.0.1: the browser is told to accept it
+            context = browser.new_context(ignore_https_errors=True, locale="en-US")
+            page = context.new_page()
+            page.goto(f"https://127.0.0.1:{port}/login")
+            page.fill("input[name=login]", "boss")
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation():
+                page.click("button.primary[type=submit]")
+            assert page.url.startswith(f"https://127.0.0.1:{port}/account"), page.inner_text("main")
+            assert "boss" in page.content()
+            (cookie,) = [c for c in context.cookies() if c["name"].endswith("authsvc_session")]
+            assert cookie["name"] == "__Host-authsvc_session" and cookie["secure"] and cookie["httpOnly"]
+        finally:
+            browser.close()
