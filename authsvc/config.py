@@ -17,6 +17,9 @@ DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 SETTINGS = {
     "AUTHSVC_ENV": (str, "production"),  # development | production | testing
     "SECRET_KEY": (str, None),
+    # earlier SECRET_KEYs, comma-separated, while rotating: passwords hashed under them still
+    # sign in (and are re-hashed under the new key), queued mail sealed under them still goes out
+    "SECRET_KEY_FALLBACKS": (str, None),
     "PASSWORD_PEPPER": (str, None),  # defaults to a value derived from SECRET_KEY
     # "id=secret,id=secret": the first seals authenticator secrets, all open them (rotation);
     # unset: one key "k0" from SECRET_KEY
@@ -118,7 +121,7 @@ SETTINGS = {
 
 # Settings that carry a secret (DATABASE_URL and REDIS_URL may hold passwords). Each may come
 # from a file instead: NAME_FILE=/run/secrets/name (Docker secrets), see read_secret().
-SECRET_SETTINGS = ("SECRET_KEY", "PASSWORD_PEPPER", "FACTOR_KEYS", "DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD",
+SECRET_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "PASSWORD_PEPPER", "FACTOR_KEYS", "DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD",
                    "MAIL_PASSWORD", "MAIL_FALLBACK_PASSWORD", "METRICS_TOKEN")
 
 DEVELOPMENT, PRODUCTION, TESTING = "development", "production", "testing"
@@ -187,6 +190,10 @@ def finalise(config, instance_path):
         # the app's own handlers as in production, instead of escaping to the server as a bare 500.
         config.setdefault("PROPAGATE_EXCEPTIONS", False)
     _check_secret_key(config, env, instance_path)
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, str):  # Flask itself reads the list too (its signed cookies)
+        fallbacks = [key.strip() for key in fallbacks.split(",") if key.strip()]
+    config["SECRET_KEY_FALLBACKS"] = [key for key in fallbacks if key != config["SECRET_KEY"]]
     if env != DEVELOPMENT and (config.get("DEBUG") or _truthy(os.environ.get("FLASK_DEBUG"))):
         # `flask run` would serve the interactive Werkzeug debugger: a remote shell.
         raise RuntimeError("FLASK_DEBUG/DEBUG is only allowed with AUTHSVC_ENV=development; refusing to start")

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
 __all__ = ["keyed_hash", "address_id", "token_hash", "seal", "unseal", "InvalidToken"]
@@ -37,20 +37,36 @@ def token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def signing_keys():
+    """SECRET_KEY and its fallbacks for itsdangerous (oldest first; it signs with the last):
+    links mailed before a rotation (undo, unsubscribe) keep working."""
+    return [*reversed(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.config["SECRET_KEY"]]
+
+
+def previous_subkeys(domain):
+    """The keys for `domain` under each of SECRET_KEY_FALLBACKS (a SECRET_KEY rotation)."""
+    return [_subkey(secret, domain) for secret in current_app.config.get("SECRET_KEY_FALLBACKS") or ()]
+
+
 @lru_cache(maxsize=8)
-def _fernet(secret):
-    key = _subkey(secret, "seal")
-    return Fernet(base64.urlsafe_b64encode(key))
+def _fernet(secret, fallbacks=()):
+    """Seals under SECRET_KEY; opens under it or any of the fallbacks (mail queued before a
+    rotation still goes out)."""
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(_subkey(key, "seal"))) for key in (secret, *fallbacks)])
+
+
+def _sealer():
+    return _fernet(current_app.config["SECRET_KEY"], tuple(current_app.config.get("SECRET_KEY_FALLBACKS") or ()))
 
 
 def seal(data):
     """Encrypt and authenticate bytes (queued mail carries codes; Redis never sees them)."""
-    return _fernet(current_app.config["SECRET_KEY"]).encrypt(data)
+    return _sealer().encrypt(data)
 
 
 def unseal(token):
     """Decrypt what seal() produced; raises InvalidToken when tampered with or foreign."""
-    return _fernet(current_app.config["SECRET_KEY"]).decrypt(token)
+    return _sealer().decrypt(token)
 
 
 # --- the factor key ring (authenticator secrets, recovery-code hashes) -----------------------

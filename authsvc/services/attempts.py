@@ -149,6 +149,8 @@ def check_password(slot, user, password, login):
         settle(slot, "void")
         raise
     if ok and user.active:
+        if ok == passwords.REHASH:  # hashed under a previous SECRET_KEY: store it under the current one
+            user.password_hash = passwords.hash_password(password)
         settle(slot, "ok")
         return
     reason = "unknown_user" if user is None else ("wrong_password" if not ok else "inactive")

@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from .. import keys
+from .. import crypto, keys
 from ..crypto import token_hash
 from ..errors import CodeExpired, Conflict, RateLimited
 from ..extensions import db, redis_client
@@ -31,7 +31,7 @@ SALT = "authsvc-email-undo"
 
 
 def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return URLSafeTimedSerializer(crypto.signing_keys(), salt=SALT)
 
 
 def issue(user, old_email, new_email):

@@ -12,14 +12,24 @@ from .. import crypto
 from .validation import normalize_password
 
 
-def _pepper():
+# verify_password's answer for a password that matched under a previous SECRET_KEY's pepper:
+# truthy, and the caller stores a new hash under the current pepper.
+REHASH = "rehash"
+
+
+def _peppers():
+    """The current pepper first, then (while SECRET_KEY rotates, PASSWORD_PEPPER unset) those
+    of SECRET_KEY_FALLBACKS."""
     configured = current_app.config.get("PASSWORD_PEPPER")
-    return configured.encode() if configured else crypto.subkey("password-pepper")
+    if configured:
+        return [configured.encode()]
+    return [crypto.subkey("password-pepper"), *crypto.previous_subkeys("password-pepper")]
 
 
-def _prehash(password):
+def _prehash(password, pepper=None):
     # 44 base64 bytes: always under bcrypt's 72-byte limit, never contains a NUL byte.
-    digest = hmac.new(_pepper(), normalize_password(password).encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(pepper or _peppers()[0], normalize_password(password).encode("utf-8"),
+                      hashlib.sha256).digest()
     return base64.b64encode(digest)
 
 
@@ -30,11 +40,16 @@ def hash_password(password):
 
 
 def verify_password(password, stored_hash):
-    """True when the password matches; False for a malformed hash."""
+    """True when the password matches; REHASH when it matches under a previous SECRET_KEY's
+    pepper; False otherwise and for a malformed hash. A wrong password costs one bcrypt per
+    pepper, as an unknown user does (burn_verification)."""
     try:
-        return bcrypt.checkpw(_prehash(password), stored_hash.encode())
+        for index, pepper in enumerate(_peppers()):
+            if bcrypt.checkpw(_prehash(password, pepper), stored_hash.encode()):
+                return True if index == 0 else REHASH
     except ValueError:
         return False
+    return False
 
 
 @lru_cache(maxsize=4)
@@ -43,7 +58,7 @@ def _dummy_hash(rounds):
 
 
 def burn_verification(password):
-    """Spend one verification's worth of time for an unknown user (evens out timing)."""
+    """Spend a wrong password's time for an unknown user (evens out timing)."""
     verify_password(password or "", _dummy_hash(current_app.config["BCRYPT_ROUNDS"]))
 
 

@@ -40,7 +40,7 @@ def set_new_device(user, enabled, via="settings"):
 
 
 def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    return URLSafeSerializer(crypto.signing_keys(), salt=UNSUBSCRIBE_SALT)
 
 
 def unsubscribe_url(user):
