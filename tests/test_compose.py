@@ -130,3 +130,52 @@ def test_the_app_trusts_exactly_the_proxy_in_front(resolved):
     for name in APP_SERVICES:
         assert resolved["services"][name]["environment"]["PROXY_FIX_X_FOR"] == "1"
     assert "ports" not in resolved["services"]["web"]  # reachable only through the proxy
+
+
+def test_the_ha_profile_adds_a_replica_and_three_sentinels_watching_the_apps_master(project):
+    result = compose(project, "--profile", "ha", "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    sentinels = [name for name in services if name.startswith("sentinel-")]
+    assert len(sentinels) == 3 and len({services[n]["hostname"] for n in sentinels}) == 3
+    assert all(services[n]["profiles"] == ["ha"] for n in [*sentinels, "redis-replica"])
+    replica = services["redis-replica"]["command"]
+    assert replica[replica.index("--replicaof") + 1:][:2] == ["redis", "6379"]
+    script = services["sentinel-1"]["command"][2]
+    monitor = re.search(r"sentinel monitor (\S+) redis 6379 (\d)", script)
+    assert monitor.group(1) == settings.SETTINGS["REDIS_SENTINEL_MASTER"][1]  # the app's default name
+    assert 2 <= int(monitor.group(2)) <= len(sentinels)  # a quorum a majority can reach
+    assert "REDIS_SENTINELS" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.skipif(not shutil.which("redis-sentinel"), reason="redis-sentinel missing (.ci/run installs it)")
+def test_the_ha_sentinel_configuration_runs_in_a_real_sentinel(project, tmp_path):
+    """The sentinels' start script, with this machine's addresses for the containers' names,
+    starts Debian's redis-sentinel, which finds the master under the app's name."""
+    import redis
+
+    from .support import free_port, wait_until
+
+    services = yaml.safe_load(compose(project, "--profile", "ha", "config").stdout)["services"]
+    script = services["sentinel-1"]["command"][2]
+    master_port, sentinel_port = free_port(), free_port()
+    script = (script.replace("redis 6379", f"127.0.0.1 {master_port}").replace("port 26379", f"port {sentinel_port}")
+              .replace("/tmp/sentinel.conf", str(tmp_path / "sentinel.conf")).replace("$HOSTNAME", "127.0.0.1")
+              .replace("exec redis-sentinel", "exec " + shutil.which("redis-sentinel")))
+    master = subprocess.Popen(["redis-server", "--port", str(master_port), "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL)
+    sentinel = subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        client = redis.Redis(port=sentinel_port)
+
+        def found():
+            try:
+                return client.execute_command("SENTINEL", "get-master-addr-by-name", "authsvc")
+            except redis.RedisError:
+                return None
+        assert wait_until(found, timeout=10)
+        assert [part.decode() for part in found()] == ["127.0.0.1", str(master_port)]
+    finally:
+        for process in (sentinel, master):
+            process.terminate()
+            process.wait(timeout=10)
