@@ -1,5 +1,9 @@
 """Server-side browser sessions in Redis: the cookie holds only a random id.
 
+An anonymous visitor costs no Redis write: his session holds only the CSRF token, which is
+derived from the cookie's id (an HMAC under SECRET_KEY), so nothing needs storing. The record
+is created when the session first holds something else (a sign-in, a language, a pending step).
+
 The record is keyed by the id's SHA-256, expires after SESSION_IDLE_TIMEOUT without use
 (REMEMBER_ME_DAYS when remembered) and is refused after SESSION_ABSOLUTE_TIMEOUT. Signed-in
 sessions are indexed per user so that all of them can be listed and ended. API requests
@@ -18,7 +22,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from . import keys
-from .crypto import token_hash
+from .crypto import keyed_hash, token_hash
 from .requestinfo import client_ip, user_agent
 
 log = logging.getLogger("authsvc.session")
@@ -41,14 +45,30 @@ return 1
 """
 
 
+CSRF_FIELD = "csrf_token"  # Flask-WTF's key in the session
+
+
+def anonymous_csrf(sid):
+    """The CSRF token of a session that is not stored: bound to the cookie's id."""
+    return keyed_hash("csrf-anonymous", sid)[:40]
+
+
 class RedisSession(CallbackDict, SessionMixin):
-    def __init__(self, initial=None, sid=None, meta=None, persist=True, unavailable=False):
+    def __init__(self, initial=None, sid=None, meta=None, persist=True, unavailable=False, stored=False):
         def on_update(session):
             session.modified = True
 
+        if sid is None and persist:  # a new visitor: an id now, stored only once it holds something
+            sid = secrets.token_urlsafe(32)
+            self.cookie_set = False
+        else:
+            self.cookie_set = True
+        if not stored and sid is not None:
+            initial = {CSRF_FIELD: anonymous_csrf(sid)}
         super().__init__(initial, on_update)
         self.sid = sid
-        self.new = sid is None
+        self.stored = stored
+        self.new = not stored
         self.meta = meta or {}
         self.persist = persist
         self.unavailable = unavailable
@@ -80,14 +100,14 @@ class RedisSessionInterface(SessionInterface):
         except redis.RedisError as exc:
             log.error("session store unavailable: %s", exc)
             return RedisSession(persist=False, unavailable=True)
-        if raw is None:
-            return RedisSession()
+        if raw is None:  # never stored (an anonymous visitor), or ended
+            return RedisSession(sid=sid)
         record = json.loads(raw)
         meta = record.get("meta", {})
         if time.time() - meta.get("created", 0) > self._absolute(app, meta):
             self._client(app).delete(keys.session(token_hash(sid)))
             return RedisSession()
-        return RedisSession(record.get("data"), sid=sid, meta=meta)
+        return RedisSession(record.get("data"), sid=sid, meta=meta, stored=True)
 
     def save_session(self, app, session, response):
         if not session.persist:
@@ -100,22 +120,31 @@ class RedisSessionInterface(SessionInterface):
     def _save(self, app, session, response):
         client = self._client(app)
         name = app.config["SESSION_COOKIE_NAME"]
-        if session.sid and (session.rotate or (not session and session.modified)):
+        if session.stored and (session.rotate or (not session and session.modified)):
             self._drop(client, session)
             if not session:
                 response.delete_cookie(name, path=self.get_cookie_path(app),
                                        domain=self.get_cookie_domain(app))
                 return
+        elif session.rotate:  # never stored: a new id all the same (sign-in: no fixation)
+            session.sid = None
+            session.meta = {k: v for k, v in session.meta.items() if k in ("remember", "method")}
         if not session:
             return
-        if session.sid is None and response.status_code >= 400:
+        if not session.cookie_set and response.status_code >= 400:
             # An error answer never starts a session: a refused cross-site POST arrives without
             # our cookie, and a fresh cookie on its answer would replace the signed-in one.
             return
         now = time.time()
-        stored = session.sid is not None  # read from the store: it may have been ended meanwhile
+        stored = session.stored  # read from the store: it may have been ended meanwhile
         if not stored:
-            session.sid = secrets.token_urlsafe(32)
+            if session.sid is None:
+                session.sid = secrets.token_urlsafe(32)
+            elif set(session) <= {CSRF_FIELD} and session.get(CSRF_FIELD) == anonymous_csrf(session.sid):
+                # holds nothing but the derived token: the cookie is all there is to keep
+                if not session.cookie_set:
+                    self._set_cookie(app, session, response, None)
+                return
             session.meta = dict(session.meta, created=now, last_seen=0)
         if not (session.modified or session.new or session.rotate
                 or now - session.meta.get("last_seen", 0) > TOUCH_EVERY):
@@ -138,12 +167,15 @@ class RedisSessionInterface(SessionInterface):
             # Ended (or renewed by a sign-in or password change) while this request ran: it stays
             # ended, and this answer sets no cookie, so it can't clobber the one that replaced it.
             return
+        self._set_cookie(app, session, response, ttl if remember else None)
+        session.rotate = False
+
+    def _set_cookie(self, app, session, response, max_age):
         response.set_cookie(
-            name, session.sid, max_age=ttl if remember else None, httponly=True,
+            app.config["SESSION_COOKIE_NAME"], session.sid, max_age=max_age, httponly=True,
             secure=app.config["SESSION_COOKIE_SECURE"], samesite=app.config["SESSION_COOKIE_SAMESITE"],
             path=self.get_cookie_path(app), domain=self.get_cookie_domain(app),
         )
-        session.rotate = False
 
     @staticmethod
     def _save_script(app, client):
@@ -158,7 +190,7 @@ class RedisSessionInterface(SessionInterface):
         if session.meta.get("uid"):
             pipe.hdel(keys.user_sessions(session.meta["uid"]), session.hash)
         pipe.execute()
-        session.sid = None
+        session.sid, session.stored = None, False
         # what sign-in decided about the new session survives the change of id
         session.meta = {k: v for k, v in session.meta.items() if k in ("remember", "method")}
 
