@@ -6,13 +6,14 @@ import time
 
 from flask import abort, g, request, session
 from flask_babel import get_locale
+from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errorhandlers import error_response
 from .errors import Unavailable, humanize_seconds
 from .extensions import db
 from .requestinfo import describe_device
-from .services import audit, metrics
+from .services import audit, audit_stream, metrics
 from .timefmt import display_time
 
 log = logging.getLogger("authsvc.http")
@@ -84,6 +85,14 @@ def register_hooks(app):
         if response.status_code >= 500:
             db.session.rollback()
             return response
+        if app.config["AUDIT_STREAM"] and not (session_.new or session_.dirty or session_.deleted
+                                               or session_.info.get("flushed")):
+            try:  # only audit rows: through Redis, no database round trip (audit_stream.py)
+                audit_stream.publish(g.audit_rows)
+                g.pop("audit_rows")
+                return response
+            except RedisError as exc:  # then as before: nothing is lost
+                log.warning("audit stream unavailable (%s): rows written to the database", exc.__class__.__name__)
         try:
             audit.write_pending()
             db.session.commit()

@@ -206,6 +206,10 @@ MAIL_WORKERS = f"{PREFIX}mail:workers"  # set of worker ids that may hold claime
 MAIL_STATS = f"{PREFIX}mail:stats"  # hash of delivery counters
 MAIL_DEAD = f"{PREFIX}mail:dead"  # list of JSON records of mail never delivered, newest on the left
 MAIL_DEAD_KEEP = 1000  # the newest records kept
+# Audit rows of requests that changed nothing else in SQL, on their way to the database
+# (services/audit_stream.py): a stream read by the workers' consumer group.
+AUDIT_STREAM = f"{PREFIX}audit:stream"
+AUDIT_GROUP = "writers"
 
 
 def mail_job(job_id):

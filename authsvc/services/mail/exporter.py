@@ -49,4 +49,7 @@ class RedisFigures:
         waiting = GaugeMetricFamily("authsvc_mail_oldest_queued_seconds",
                                     "Age of the oldest mail waiting for a worker (0: none)")
         waiting.add_metric([], round(time.time() - oldest, 1) if oldest else 0)
-        yield from (attempts, outcomes, code_mails, circuits, waiting)
+        backlog = GaugeMetricFamily("authsvc_audit_stream_backlog",
+                                    "Audit rows in Redis waiting for a worker to write them to the database")
+        backlog.add_metric([], redis_client.xlen(keys.AUDIT_STREAM))
+        yield from (attempts, outcomes, code_mails, circuits, waiting, backlog)

@@ -9,7 +9,8 @@ import uuid
 
 import redis
 
-from .. import metrics
+from ...extensions import db
+from .. import audit_stream, metrics
 from . import delivery, queue, smtpconn, stats
 from .delivery import Outcome, Result
 
@@ -28,11 +29,28 @@ class MailWorker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.block_seconds = block_seconds
         self.stop_event = threading.Event()
-        self._last_housekeeping = 0.0
+        self._last_housekeeping = self._last_audit = 0.0
         self._requeue_own = True  # a restarted worker id may not exist yet; harmless then
+
+    def write_audit(self, force=False):
+        """Each second: the audit rows requests left in the Redis stream, into the database
+        (batches of audit_stream.BATCH until it is empty, at most 20 batches a turn)."""
+        now = time.monotonic()
+        if not self.app.config["AUDIT_STREAM"] or (not force and now - self._last_audit < 1):
+            return
+        self._last_audit = now
+        with self.app.app_context():
+            try:
+                for _turn in range(20):
+                    if audit_stream.flush(self.worker_id) < audit_stream.BATCH:
+                        break
+            except Exception as exc:  # noqa: BLE001 - the database down must not stop the mail
+                db.session.rollback()
+                log.warning("audit rows wait in Redis: %s", exc.__class__.__name__)
 
     def housekeeping(self, force=False):
         """Heartbeat, due retries back onto the queue, dead workers' jobs handed out again."""
+        self.write_audit(force)
         now = time.monotonic()
         if not force and now - self._last_housekeeping < 5:
             return
