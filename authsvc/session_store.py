@@ -54,6 +54,7 @@ class RedisSession(CallbackDict, SessionMixin):
         self.unavailable = unavailable
         self.modified = False
         self.rotate = False
+        self.stale_hash = None  # the hash of a cookie's id whose record is gone (hooks.py asks why)
 
     def regenerate(self):
         """Give the session a new id at the next save (login: no fixation)."""
@@ -81,7 +82,9 @@ class RedisSessionInterface(SessionInterface):
             log.error("session store unavailable: %s", exc)
             return RedisSession(persist=False, unavailable=True)
         if raw is None:
-            return RedisSession()
+            fresh = RedisSession()
+            fresh.stale_hash = token_hash(sid)
+            return fresh
         record = json.loads(raw)
         meta = record.get("meta", {})
         if time.time() - meta.get("created", 0) > self._absolute(app, meta):
