@@ -158,6 +158,7 @@ def test_sign_out_all_other_sessions_and_the_ended_ones_are_told(app, register_u
         assert away.status_code == 302 and "/login" in away.headers["Location"]
         login = who.get(away.headers["Location"]).get_data(as_text=True)
         assert ENDED[lang] in login, lang
+        assert {"zh": "请先登录", "en": "Please sign in first"}[lang] not in login  # one message
         assert ENDED[lang] not in who.get("/login").get_data(as_text=True)  # said once
     from .support import Api
 
