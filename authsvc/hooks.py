@@ -4,8 +4,7 @@ import logging
 import secrets
 import time
 
-from flask import abort, flash, g, request, session
-from flask_babel import gettext as _
+from flask import abort, g, request, session
 from flask_babel import get_locale
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,7 +12,7 @@ from .errorhandlers import error_response
 from .errors import Unavailable, humanize_seconds
 from .extensions import db
 from .requestinfo import describe_device
-from .services import audit, metrics, tokens
+from .services import audit, metrics
 from .timefmt import display_time
 
 log = logging.getLogger("authsvc.http")
@@ -49,13 +48,6 @@ def register_hooks(app):
         g.request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
         if getattr(session, "unavailable", False):
             abort(503)
-        stale = getattr(session, "stale_hash", None)
-        if stale and request.method == "GET" and request.blueprint not in (None, "api") \
-                and tokens.ended_elsewhere(stale):
-            # A page opened with the cookie of a session ended from another device (or by a
-            # password change, or an admin): say so, once (this answer brings a new cookie).
-            session.stale_hash = None
-            flash(_("You were signed out because the session was ended elsewhere."), "info")
 
     @app.after_request
     def finish_request(response):
