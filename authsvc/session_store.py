@@ -54,7 +54,7 @@ class RedisSession(CallbackDict, SessionMixin):
         self.unavailable = unavailable
         self.modified = False
         self.rotate = False
-        self.stale_hash = None  # the hash of a cookie's id whose record is gone (hooks.py asks why)
+        self.stale_hash = None  # a cookie whose record is gone: its hash (web/ended.py asks why)
 
     def regenerate(self):
         """Give the session a new id at the next save (login: no fixation)."""
