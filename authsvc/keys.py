@@ -180,6 +180,18 @@ def session_ttl(remember=False):
     return _cfg("SESSION_IDLE_TIMEOUT")
 
 
+def session_ended(sid_hash):
+    """Marks a browser session that was ended from elsewhere (another device, a password change,
+    an admin), keyed like the session itself: its next page says why it is signed out."""
+    return f"{PREFIX}sess-ended:{sid_hash}"
+
+
+def session_ended_ttl(remaining):
+    """As long as the ended session would still have lived (its record's TTL), at least a day:
+    later than that its cookie would have expired anyway."""
+    return max(int(remaining or 0), DAY)
+
+
 def api_token(token_hash):
     """An API bearer token, keyed by its hash."""
     return f"{PREFIX}tok:{token_hash}"

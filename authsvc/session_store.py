@@ -74,6 +74,7 @@ class RedisSession(CallbackDict, SessionMixin):
         self.unavailable = unavailable
         self.modified = False
         self.rotate = False
+        self.stale_hash = None  # a cookie whose record is gone: its hash (web/ended.py asks why)
 
     def regenerate(self):
         """Give the session a new id at the next save (login: no fixation)."""
@@ -100,8 +101,10 @@ class RedisSessionInterface(SessionInterface):
         except redis.RedisError as exc:
             log.error("session store unavailable: %s", exc)
             return RedisSession(persist=False, unavailable=True)
-        if raw is None:  # never stored (an anonymous visitor), or ended
-            return RedisSession(sid=sid)
+        if raw is None:  # never stored (an anonymous visitor), or ended (web/ended.py tells which)
+            fresh = RedisSession(sid=sid)
+            fresh.stale_hash = token_hash(sid)
+            return fresh
         record = json.loads(raw)
         meta = record.get("meta", {})
         if time.time() - meta.get("created", 0) > self._absolute(app, meta):

@@ -183,6 +183,10 @@ class SessionList(Reply):
     total: Count
 
 
+class SessionsEnded(Reply):
+    ended: Annotated[Count, Field(description="sessions and tokens ended; the caller's token stays")]
+
+
 class UserSummary(User):
     active: bool
     last_login_at: Time | None

@@ -118,3 +118,11 @@ def list_sessions():
 def end_session(public_id):
     tokens.end_one(g.user, public_id, current=g.token["hash"])
     return "", 204
+
+
+@bp.post("/me/sessions/end-others")
+@operation("account_end_other_sessions", "End every session and token but this one", {
+    200: Answer(replies.SessionsEnded, "Ended")})
+@token_required
+def end_other_sessions():
+    return jsonify({"ended": tokens.end_others(g.user, g.token["hash"])})

@@ -83,11 +83,33 @@ def adopt_epoch(user, digest):
 
 
 def revoke(user_id, digest, kind):
-    """Delete one session or token record and its index entry."""
+    """Delete one session or token record and its index entry (a browser session is marked as
+    ended elsewhere: its next page says so)."""
+    _end(user_id, [(digest, kind)])
+
+
+def _end(user_id, entries):
+    """Delete these (digest, kind) records and their index entries; browser sessions keep a
+    short-lived marker (keys.session_ended). Returns how many records were still live."""
+    if not entries:
+        return 0
+    web = [digest for digest, kind in entries if kind == "web"]
     pipe = redis_client.pipeline(transaction=False)
-    pipe.delete(KIND_KEY[kind](digest))
-    pipe.hdel(keys.user_sessions(user_id), digest)
-    pipe.execute()
+    for digest in web:
+        pipe.ttl(keys.session(digest))
+    remaining = pipe.execute() if web else []
+    pipe = redis_client.pipeline(transaction=False)
+    for digest, kind in entries:
+        pipe.delete(KIND_KEY.get(kind, keys.session)(digest))
+    for digest, ttl in zip(web, remaining, strict=True):
+        if ttl and ttl > 0:  # a live session (a dead index entry needs no explanation)
+            pipe.set(keys.session_ended(digest), "1", ex=keys.session_ended_ttl(ttl))
+    pipe.hdel(keys.user_sessions(user_id), *[digest for digest, _kind in entries])
+    return sum(pipe.execute()[:len(entries)])
+
+
+def _entries(user):
+    return [(d.decode(), k.decode()) for d, k in redis_client.hgetall(keys.user_sessions(user.id)).items()]
 
 
 def end_all(user, keep=None):
@@ -96,17 +118,22 @@ def end_all(user, keep=None):
     The caller commits the epoch change; the epoch alone already invalidates everything.
     """
     user.auth_epoch = new_epoch()
-    index = keys.user_sessions(user.id)
-    entries = redis_client.hgetall(index)
-    pipe = redis_client.pipeline(transaction=False)
-    for raw_digest, raw_kind in entries.items():
-        digest, kind = raw_digest.decode(), raw_kind.decode()
-        if digest == keep:
-            continue
-        pipe.delete(KIND_KEY.get(kind, keys.session)(digest))
-        pipe.hdel(index, digest)
-    pipe.execute()
-    return len(entries) - (1 if keep in {k.decode() for k in entries} else 0)
+    entries = _entries(user)
+    _end(user.id, [(digest, kind) for digest, kind in entries if digest != keep])
+    return len(entries) - (1 if keep in {digest for digest, _kind in entries} else 0)
+
+
+def end_others(user, current):
+    """End every session and token of the user but `current` (the caller's own), audited;
+    returns how many were ended. The epoch stays: the current session carries on as it is."""
+    ended = _end(user.id, [(digest, kind) for digest, kind in _entries(user) if digest != current])
+    audit.record("session.ended_others", user=user, detail={"count": ended})
+    return ended
+
+
+def ended_elsewhere(sid_hash):
+    """Whether the browser session with this hash was ended from elsewhere (and lately)."""
+    return bool(redis_client.exists(keys.session_ended(sid_hash)))
 
 
 def list_sessions(user, current=None):

@@ -1,7 +1,7 @@
 """The signed-in user's pages: profile, sessions, password, email, notices."""
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, login_user
 
 from ..errors import ServiceError
@@ -35,6 +35,15 @@ def end_session(public_id):
         end_browser_session()
         return redirect(url_for("auth.login"))
     flash(_("The session was ended."), "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/account/sessions/end-others")
+@login_required
+def end_other_sessions():
+    ended = tokens.end_others(current_user._get_current_object(), current_session_hash())
+    flash(ngettext("%(num)d other session was signed out.", "%(num)d other sessions were signed out.",
+                   ended), "success")
     return redirect(url_for("account.index"))
 
 

@@ -173,6 +173,13 @@ def code_verify():
                            facts=code_clock.clock("login", pending["email"])), status
 
 
+@bp.get("/logout")
+def logout_page():
+    """A bookmarked or typed /logout: a button that signs out (a POST with the CSRF token),
+    never a sign-out by a mere GET (any page could embed it)."""
+    return render_template("auth/logout.html", form=EmptyForm())
+
+
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..models import User
+from . import summary
 
 
 def load_user(user_id):
@@ -88,6 +89,8 @@ def apply_error(form, error, captcha_id=None):
             unplaced += messages
     for message in unplaced:
         flash(message, "error")
+    if unplaced:
+        summary.note(form, error)  # the page's error summary links the field it concerns
     return error.status
 
 

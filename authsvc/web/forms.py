@@ -9,8 +9,10 @@ from functools import lru_cache
 from babel import support
 from flask_babel import get_locale
 from flask_wtf import FlaskForm as _FlaskForm
+from markupsafe import Markup
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
 from wtforms.i18n import messages_path
+from wtforms.widgets import HiddenInput
 from wtforms.validators import EqualTo, Optional
 
 from ..i18n import lazy_gettext as _l
@@ -32,6 +34,14 @@ class FlaskForm(_FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **carry.take(type(self), kwargs))
+
+    def hidden_tag(self, *fields):
+        """The hidden fields without an id: a page with several forms (the account page, a code
+        page with its resend button) would otherwise repeat id="csrf_token"; no label points
+        at a hidden field, so the id serves nothing."""
+        chosen = [getattr(self, f, None) if isinstance(f, str) else f for f in (fields or self)]
+        return Markup("\n".join(str(f(id=False)) for f in chosen
+                                 if f is not None and isinstance(f.widget, HiddenInput)))
 
     class Meta(_FlaskForm.Meta):
         def get_translations(self, form):

@@ -75,6 +75,39 @@
       });
     });
   });
+  // Show-password buttons: shown only here (without scripts the field just works); the
+  // button keeps its name and says its state with aria-pressed. Before the form is sent the
+  // field is a password field again, so no browser keeps the text as ordinary form input.
+  document.querySelectorAll("[data-reveal]").forEach(function (button) {
+    var input = document.getElementById(button.getAttribute("aria-controls"));
+    if (!input) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var show = input.type === "password";
+      input.type = show ? "text" : "password";
+      button.setAttribute("aria-pressed", show ? "true" : "false");
+    });
+    if (input.form) {
+      input.form.addEventListener("submit", function () {
+        input.type = "password";
+        button.setAttribute("aria-pressed", "false");
+      });
+    }
+  });
+  // Error summary: focus it when the page opens (a screen reader reads it, the keyboard starts
+  // there); its links move focus into the field they name.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+  document.querySelectorAll("a[data-field-link]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) { return; }
+      event.preventDefault();
+      field.focus();
+      var label = document.querySelector('label[for="' + field.id + '"]');
+      (label || field).scrollIntoView({block: "center"});
+    });
+  });
   // Confirm before destructive admin actions.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -94,21 +94,26 @@ def api(stack):
     return Api(stack.url)
 
 
+def create_user(api, inbox, password=PASSWORD, prefix="u"):
+    """A registered and confirmed account (JSON API): {"email", "username", "password"}."""
+    username, email = unique(prefix)
+    status, body = api.post("/captcha")
+    assert status == 201, body
+    status, body = api.post("/registrations", {
+        "email": email, "username": username, "password": password,
+        "captcha_id": body["captcha_id"], "captcha_answer": CAPTCHA_TEXT})
+    assert status == 202, body
+    status, body = api.post("/registrations/confirm", {"email": email, "code": inbox.code(email, 1),
+                                                       "registration_id": body["registration_id"]})
+    assert status == 201, body
+    return {"email": email, "username": username, "password": password}
+
+
 @pytest.fixture
 def make_user(api, inbox):
     """make_user() -> {"email", "username", "password"}: registered and confirmed (JSON API)."""
     def factory(password=PASSWORD, prefix="u"):
-        username, email = unique(prefix)
-        status, body = api.post("/captcha")
-        assert status == 201, body
-        status, body = api.post("/registrations", {
-            "email": email, "username": username, "password": password,
-            "captcha_id": body["captcha_id"], "captcha_answer": CAPTCHA_TEXT})
-        assert status == 202, body
-        status, body = api.post("/registrations/confirm", {"email": email, "code": inbox.code(email, 1),
-                                                           "registration_id": body["registration_id"]})
-        assert status == 201, body
-        return {"email": email, "username": username, "password": password}
+        return create_user(api, inbox, password, prefix)
 
     return factory
 

@@ -1,4 +1,5 @@
-"""Screenshots of the main pages at phone and desktop width -> docs/screenshots/*.png.
+"""Screenshots of the main pages at phone and desktop width -> docs/screenshots/*.png, and of
+the mail as it renders (its HTML part in the same Chromium).
 
 On demand, not part of the suite (the file name does not match test_*.py):
 
@@ -10,10 +11,11 @@ Chinese text needs a CJK font in the system (Debian: apt-get install -y fonts-no
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from .helpers import PASSWORD, enter_code, expect, sign_in, solve_captcha, submit, zh
+from .helpers import PASSWORD, enter_code, expect, flash, sign_in, solve_captcha, submit, zh
 from .stack import ROOT
 
 pytestmark = pytest.mark.browser
@@ -31,7 +33,29 @@ def cjk_font_installed():
 
 def shoot(page, name, width):
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(OUT / f"{name}-{width}.png"), full_page=True, animations="disabled")
+    page.screenshot(path=str(OUT / f"{name}-{width}.png"), full_page=True, animations="disabled",
+                    caret="hide")
+
+
+def mail_about(inbox, to, subject, timeout=15):
+    """The newest mail to `to` whose subject contains `subject` (waiting for the mail-worker)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [m for m in inbox.messages(to) if subject in str(m["Subject"])]
+        if found:
+            return found[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no mail about {subject!r} to {to}")
+
+
+def shoot_mail(pages, message, name):
+    """The mail's HTML part in a blank tab of each width, as a mail client would show it."""
+    html = message.get_body(preferencelist=("html",)).get_content()
+    for width, page in pages.items():
+        tab = page.context.new_page()
+        tab.set_content(html)
+        shoot(tab, name, width)
+        tab.close()
 
 
 @pytest.fixture
@@ -57,9 +81,17 @@ def test_screenshots(new_context, inbox, admin, fresh_ip, request):
 
     # Anonymous pages, and the registration that leads to the code page.
     for width, page in pages.items():
-        for name, path in (("login", "/login"), ("login-code", "/login/code"), ("reset", "/reset")):
+        for name, path in (("login", "/login"), ("login-code", "/login/code"), ("reset", "/reset"),
+                           ("not-found", "/no/such/page")):
             page.goto(path)
             shoot(page, name, width)
+        # a wrong password: the error summary (focused) names and links the field
+        page.goto("/login")
+        page.get_by_label(zh("Email or username")).fill(PERSON["username"])
+        page.get_by_label(zh("Password"), exact=True).fill("a wrong password")
+        submit(page, zh("Sign in"))
+        expect(page.locator("#error-summary")).to_be_focused()
+        shoot(page, "login-error", width)
         page.goto("/register")
         shoot(page, "register", width)
 
@@ -75,12 +107,28 @@ def test_screenshots(new_context, inbox, admin, fresh_ip, request):
     for width, each in pages.items():
         each.goto("/register/verify")
         shoot(each, "register-verify", width)
+    shoot_mail(pages, inbox.message(PERSON["email"], 1), "mail-code")
     enter_code(page, inbox.code(PERSON["email"], 1), zh("Confirm and create account"))
     expect(page).to_have_url(re.compile(r"/account$"))
     sign_in(pages["desktop"], PERSON["username"])  # a second session in the list
     for width, each in pages.items():
         each.goto("/account")
         shoot(each, "account", width)
+
+    # The password page with the password shown (the show-password button pressed), then the
+    # change itself: the security alert, and the other session told why it was signed out.
+    page.goto("/account/password")
+    page.get_by_label(zh("Current password")).fill(PASSWORD)
+    page.get_by_label(zh("New password"), exact=True).fill("violet kettle mountain")
+    page.locator("button[aria-controls=new_password]").click()
+    shoot(page, "account-password", "phone")
+    page.get_by_label(zh("Repeat password")).fill("violet kettle mountain")
+    submit(page, zh("Change password"))
+    expect(flash(page)).to_be_visible()
+    shoot_mail(pages, mail_about(inbox, PERSON["email"], zh("Your password was changed")), "mail-alert")
+    pages["desktop"].goto("/account")
+    expect(flash(pages["desktop"])).to_have_text(zh("You were signed out because the session was ended elsewhere."))
+    shoot(pages["desktop"], "ended-elsewhere", "desktop")
 
     request.getfixturevalue("audit_events")
     for width, each in pages.items():

@@ -306,7 +306,7 @@ def test_item_29_security_headers_on_every_kind_of_response_in_production(make_s
         "api json": client.get("/api/v1/me"),
         "api error": client.post("/api/v1/sessions", json={}),
         "not found": client.get("/no/such/page"),
-        "wrong method": client.get("/logout"),
+        "wrong method": client.get("/lang/en"),
         "static": client.get("/static/css/app.css"),
         "image": client.get("/captcha.png"),
         "rate limited": client.get("/captcha.png"),
