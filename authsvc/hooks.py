@@ -14,6 +14,7 @@ from .extensions import db
 from .requestinfo import describe_device
 from .services import audit, metrics
 from .timefmt import display_time
+from .web.forward_auth import keep_claims_true
 
 log = logging.getLogger("authsvc.http")
 
@@ -73,7 +74,8 @@ def register_hooks(app):
                                  "ip": request.remote_addr}})
         return response
 
-    # Registered last, so it runs first: the response headers above apply to its answer too.
+    # Registered after the others, so it runs before them (only keep_claims_true, below, runs
+    # earlier): the response headers above apply to its answer too.
     @app.after_request
     def commit_request(response):
         """One commit per request, after the view or its error handler (audit events included)."""
@@ -93,3 +95,6 @@ def register_hooks(app):
             body, status, headers = error_response(Unavailable())
             return app.make_response((body, status, headers))
         return response
+
+    # Runs before commit_request: the account the request loaded is still fresh (no SQL).
+    app.after_request(keep_claims_true)

@@ -45,6 +45,7 @@ class SignedIn:
     device_token: str
     method: str = "password"  # "code" for a code-only sign-in
     recovery_codes_remaining: int | None = None  # set when a recovery code was used
+    steps: int = 1  # 2 after a second step (a strong sign-in for forward-auth's fresh=N hosts)
 
 
 @dataclass
@@ -129,8 +130,11 @@ def complete(challenge, code=None, password=None, totp=None, recovery_code=None)
     if step == TOTP:  # the session is what the first step made it: a code alone stays code-only
         result = signed_in(user, device or _new_device(user), first, via=f"{first}+{used['used']}")
         result.recovery_codes_remaining = used.get("recovery_codes_remaining")
-        return result
-    return signed_in(user, devices.remember(user), "password", via="password+code" if step == CODE else "code+password")
+    else:
+        result = signed_in(user, devices.remember(user), "password",
+                           via="password+code" if step == CODE else "code+password")
+    result.steps = 2
+    return result
 
 
 def _new_device(user):

@@ -21,7 +21,7 @@ DEVICE_COOKIE = "authsvc_device"
 
 def _finish(result, remember=False, target=None):
     """Start the browser session for a completed sign-in and go where the user was headed."""
-    start_browser_session(result.user, result.method, remember)
+    start_browser_session(result.user, result.method, remember, result.steps)
     response = redirect(safe_next(target))
     if result.device_token:
         response.set_cookie(DEVICE_COOKIE, result.device_token, httponly=True, samesite="Lax",
@@ -189,7 +189,7 @@ def reauthenticate():
             status = apply_error(form, error)
             locked = error.code == "account_locked"  # still signed in: the page says what now
         else:
-            session["password_at"] = time.time()
+            session["password_at"] = session["strong_at"] = time.time()
             session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
     return render_template("auth/reauthenticate.html", form=form, locked=locked), status
