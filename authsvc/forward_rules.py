@@ -58,6 +58,12 @@ class Policy:
                 best = rule
         return best
 
+    def csp_sources(self):
+        """The domains as CSP sources (any port), for form-action: a sign-in form's redirect
+        back to an app is a form navigation the browser checks against it."""
+        schemes = ("https",) if self.https_only else ("http", "https")
+        return [f"{scheme}://{'*' + d if d.startswith('.') else d}:*" for d in self.domains for scheme in schemes]
+
     def allows_return(self, url):
         """Whether a sign-in may end at this absolute URL: http(s) (https only in production),
         no user-info part, a host FORWARD_AUTH_DOMAINS names, nothing a browser reads oddly."""

@@ -19,10 +19,14 @@ from .web.forward_auth import keep_claims_true
 log = logging.getLogger("authsvc.http")
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+       "form-action 'self'{apps}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def register_hooks(app):
+    # form-action also governs where a form's answer redirects: a sign-in that sends the user
+    # back to a forward-auth protected app (FORWARD_AUTH_DOMAINS) needs those hosts listed.
+    csp = CSP.format(apps="".join(" " + source for source in app.config["FORWARD_AUTH"].csp_sources()))
+
     @app.template_filter("datetime")
     def format_datetime(value, seconds=False):
         """Every time on a page: in DISPLAY_TIMEZONE, labelled (see timefmt.py)."""
@@ -56,7 +60,7 @@ def register_hooks(app):
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers["X-Request-ID"] = g.get("request_id", "")
         if g.get("retry_after") and response.status_code in (423, 429):

@@ -70,8 +70,12 @@ def test_password_sign_in_lands_back_on_the_app_which_then_gets_the_identity(ser
     service.register_user()
     page = service.browser.get(f"/login?next={quote(APP, safe='')}").get_data(as_text=True)
     assert f'value="{APP.replace("&", "&amp;")}"' in page  # the form carries the way back
+    assert '<p id="return-to">登录后将返回 app.example.com。</p>' in page  # and says where it leads
     answer = sign_in(service)
     assert answer.status_code == 302 and answer.headers["Location"] == APP
+    # the browser checks a form's redirect against form-action: the app hosts are listed there
+    assert ("form-action 'self' http://app.example.com:* https://app.example.com:* "
+            "http://*.tools.example.com:* https://*.tools.example.com:*;") in answer.headers["Content-Security-Policy"]
     answer = verify(service.browser.client)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.headers["Remote-User"] == "alice" and answer.headers["Remote-Name"] == "alice"

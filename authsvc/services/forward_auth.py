@@ -108,6 +108,11 @@ def return_allowed(url):
     return policy().allows_return(url)
 
 
+def return_host(url):
+    """The app host a sign-in will send the user back to (shown on the page), or None."""
+    return _hostname(url) if url and return_allowed(url) else None
+
+
 def confirmation_due(url, data, now=None):
     """A signed-in session whose way back to `url` needs a fresh password or second step:
     the sign-in page then asks for the password instead of bouncing back (a loop)."""

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import code_clock, signin
+from ..services import code_clock, forward_auth, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .code_request import code_request_page
@@ -68,7 +68,8 @@ def _finish_or_next_step(result, remember, target):
 
 def _login_page(form, status=200, locked=False):
     need_captcha = session.get("login_captcha") or signin.captcha_needed()
-    return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked), status
+    return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked,
+                           return_host=forward_auth.return_host(form.next.data)), status
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
