@@ -72,6 +72,8 @@ def register_hooks(app):
         elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
         endpoint = request.endpoint or "unknown"
         metrics.REQUEST_LATENCY.labels(endpoint, request.method).observe(elapsed)
+        if g.get("quiet_access_log"):  # a forward-auth yes: the proxy logs the request it guards
+            return response
         log.info("%s %s %s", request.method, request.path, response.status_code,
                  extra={"http": {"method": request.method, "path": request.path,
                                  "status": response.status_code, "ms": round(elapsed * 1000, 2),
@@ -83,6 +85,8 @@ def register_hooks(app):
     @app.after_request
     def commit_request(response):
         """One commit per request, after the view or its error handler (audit events included)."""
+        if not db.session.registry.has() and not g.get("audit_rows"):
+            return response  # no SQL session was opened (e.g. forward-auth's check): nothing to do
         session_ = db.session()
         if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")
                 or g.get("audit_rows")):

@@ -304,3 +304,33 @@ def test_a_secure_domain_cookie_is_set_with_its_domain(make_service):
     (cookie,) = answer.headers.getlist("Set-Cookie")
     assert cookie.startswith("__Secure-authsvc_session=")
     assert "Domain=example.com" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_redis_down_is_503_never_a_yes(make_service, tmp_path):
+    from .support import RedisServer
+
+    own = RedisServer(tmp_path).start()
+    try:
+        service = fwd_service(make_service, REDIS_URL=own.url, RATELIMIT_STORAGE_URI=None)
+        service.register_user()
+        sign_in(service)
+        assert verify(service.browser.client).status_code == 200
+        own.stop()
+        answer = verify(service.browser.client)
+        assert answer.status_code == 503 and "Remote-User" not in answer.headers
+    finally:
+        own.stop()
+
+
+def test_using_the_app_keeps_the_session_alive(service):
+    """The proxy's checks count as use: an app used for longer than the idle timeout does not
+    sign its user out (the record's life is renewed at most once a minute, by one write)."""
+    service.register_user()
+    sign_in(service)
+    with service.app.app_context():
+        (key,) = [k for k in redis_client.scan_iter("authsvc:sess:*") if b'"fwd"' in redis_client.get(k)]
+        record = json.loads(redis_client.get(key))
+        record["meta"]["last_seen"] -= 120  # two minutes without a request
+        redis_client.set(key, json.dumps(record), ex=30)  # and about to expire
+        assert verify(service.browser.client).status_code == 200
+        assert redis_client.ttl(key) > 1000  # SESSION_IDLE_TIMEOUT again (1800 s)

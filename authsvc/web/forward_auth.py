@@ -17,6 +17,13 @@ bp = Blueprint("forward_auth", __name__)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+@limiter.request_filter
+def _not_limited():
+    """Flask-Limiter skips this endpoint before resolving any limit (exempt alone still resolves
+    them on every request: a tenth of the check's CPU)."""
+    return request.endpoint == "forward_auth.verify"
+
+
 @bp.route("/auth/verify", methods=METHODS)
 @csrf.exempt  # changes nothing; the proxy's sub-request carries the original method
 @limiter.exempt  # one per request to every protected app: a limit here would be a Redis write each
@@ -24,6 +31,7 @@ def verify():
     url = forward_auth.original_url(request.headers)
     answer = forward_auth.check(session, url)
     headers = {"Cache-Control": "no-store", **answer.headers}
+    g.quiet_access_log = answer.status == 200  # one per request to every app: the proxy logs those
     if answer.status == 401 and answer.login_url:
         headers["Location"] = answer.login_url
         if request.args.get("redirect") == "1":
