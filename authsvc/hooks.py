@@ -56,6 +56,11 @@ def register_hooks(app):
 
     @app.after_request
     def finish_request(response):
+        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+        metrics.REQUEST_LATENCY.labels(request.endpoint or "unknown", request.method).observe(elapsed)
+        if g.get("quiet_access_log"):
+            # forward-auth's yes: read by the proxy alone (no page headers needed) and logged by it
+            return response
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
@@ -69,11 +74,6 @@ def register_hooks(app):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.path.startswith(("/api/", "/account", "/admin", "/login", "/register", "/reset")):
             headers.setdefault("Cache-Control", "no-store")
-        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
-        endpoint = request.endpoint or "unknown"
-        metrics.REQUEST_LATENCY.labels(endpoint, request.method).observe(elapsed)
-        if g.get("quiet_access_log"):  # a forward-auth yes: the proxy logs the request it guards
-            return response
         log.info("%s %s %s", request.method, request.path, response.status_code,
                  extra={"http": {"method": request.method, "path": request.path,
                                  "status": response.status_code, "ms": round(elapsed * 1000, 2),
