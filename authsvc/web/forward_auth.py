@@ -4,17 +4,16 @@
 rule admits; 401 (sign in, or confirm the password) with a Location naming authsvc's sign-in
 page and the way back; 403 when signed in but the host is not for this account (or no rule
 names the host). With ?redirect=1 (Traefik, Caddy: they pass a refusal on to the browser as
-it is) the 401 is a 302 to that page instead. Every method is answered alike: nginx's
-auth_request asks with the original request's method.
+it is) the 401 is a 302 to that page instead. GET and HEAD only: nginx's auth_request
+sub-request, Traefik and Caddy all ask with GET, whatever the original method was.
 """
 
 from flask import Blueprint, g, request, session
 
-from ..extensions import csrf, limiter
+from ..extensions import limiter
 from ..services import forward_auth
 
 bp = Blueprint("forward_auth", __name__)
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @limiter.request_filter
@@ -24,8 +23,7 @@ def _not_limited():
     return request.endpoint == "forward_auth.verify"
 
 
-@bp.route("/auth/verify", methods=METHODS)
-@csrf.exempt  # changes nothing; the proxy's sub-request carries the original method
+@bp.get("/auth/verify")
 @limiter.exempt  # one per request to every protected app: a limit here would be a Redis write each
 def verify():
     url = forward_auth.original_url(request.headers)

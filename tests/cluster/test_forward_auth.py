@@ -248,6 +248,10 @@ def test_sign_in_returns_to_the_app_which_sees_the_user_and_not_the_cookie(site)
     assert seen["Remote-User"] == "alice" and seen["Remote-Name"] == "alice"
     assert seen["Remote-Email"] == "alice@example.com" and seen["Remote-Groups"] == "users"
     assert seen["Cookie"] == "theme=dark"  # the app never holds the authsvc session
+    # a form posted to the app passes too (nginx's sub-request asks with GET, without the body)
+    status, _headers, body = site.request("app", "POST", "/notes", body="title=x", cookie=cookie,
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and '"Remote-User": "alice"' in html.unescape(body)
 
 
 def test_admin_host_refuses_a_user_and_admits_an_admin(site):
