@@ -73,10 +73,8 @@ SETTINGS = {
     "SESSION_ABSOLUTE_TIMEOUT": (int, 43200),
     "REMEMBER_ME_DAYS": (int, 30),
     "SESSION_COOKIE_SECURE": (bool, None),  # default: on outside development
-    # forward-auth (README "Protect an app", docs/api.md settings): the parent domain the session cookie
-    # is set for (its name becomes __Secure-authsvc_session), the hosts `next` may send a user
-    # back to after sign-in, and what each protected host demands
-    "SESSION_COOKIE_DOMAIN": (str, None),  # e.g. example.com; unset: a __Host- cookie for PUBLIC_URL's host only
+    # forward-auth (README "Protect an app"; read by forward_rules.py)
+    "SESSION_COOKIE_DOMAIN": (str, None),  # e.g. example.com (the cookie is then __Secure-, with that Domain)
     "FORWARD_AUTH_DOMAINS": (str, None),  # e.g. "app.example.com,.tools.example.com" (leading dot: any subdomain)
     "FORWARD_AUTH_RULES": (str, None),  # e.g. "app.example.com=user; grafana.example.com=admin,fresh=15"
     # passwords
@@ -222,10 +220,9 @@ def finalise(config, instance_path):
     config["SESSION_COOKIE_SECURE"] = (env == PRODUCTION) if secure is None else secure
     config.update(
         # __Host-: the browser only accepts it over HTTPS, for this exact host and path "/",
-        # so a sibling subdomain can't plant or overwrite a session cookie. With
-        # SESSION_COOKIE_DOMAIN (forward-auth: the protected hosts must see it) a Domain is
-        # needed, which __Host- forbids: __Secure- still demands HTTPS (docs/security.md).
-        SESSION_COOKIE_NAME=_cookie_name(config),
+        # so a sibling subdomain can't plant or overwrite a session cookie (with a cookie
+        # domain: __Secure-, still HTTPS-only; forward_rules.cookie_name, docs/security.md).
+        SESSION_COOKIE_NAME=forward_rules.cookie_name(config),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=config["SESSION_IDLE_TIMEOUT"],
@@ -238,12 +235,6 @@ def finalise(config, instance_path):
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config["SQLALCHEMY_DATABASE_URI"]),
     )
     return config
-
-
-def _cookie_name(config):
-    if not config["SESSION_COOKIE_SECURE"]:
-        return "authsvc_session"
-    return "__Secure-authsvc_session" if config.get("SESSION_COOKIE_DOMAIN") else "__Host-authsvc_session"
 
 
 def _check_factor_keys(value):

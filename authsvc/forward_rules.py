@@ -83,6 +83,13 @@ class Policy:
         return covered(parts.hostname, self.domains)
 
 
+def cookie_name(config):
+    """__Host- forbids a Domain attribute; the forward-auth hosts need one (SESSION_COOKIE_DOMAIN)."""
+    if not config["SESSION_COOKIE_SECURE"]:
+        return "authsvc_session"
+    return "__Secure-authsvc_session" if config.get("SESSION_COOKIE_DOMAIN") else "__Host-authsvc_session"
+
+
 def covered(host, domains):
     """Whether `host` is one of `domains` (exact, or under a ".suffix" entry)."""
     host = host.lower().rstrip(".")

@@ -20,7 +20,10 @@ DEVICE_COOKIE = "authsvc_device"
 
 
 def _finish(result, remember=False, target=None):
-    """Start the browser session for a completed sign-in and go where the user was headed."""
+    """Start the browser session for a completed sign-in and go where the user was headed.
+
+    Every way in (password, code, second step, app, and passkeys when they come) ends here
+    with the `next` it was given: a local path, or a forward-auth app (safe_next)."""
     start_browser_session(result.user, result.method, remember, result.steps)
     response = redirect(safe_next(target))
     if result.device_token:
