@@ -220,13 +220,12 @@ def test_deactivation_and_password_change_end_the_app_sessions(service, make_ser
     assert page.status_code == 302
     assert verify(other.browser.client).status_code == 401  # the other device: signed out
     assert verify(service.browser.client).status_code == 200  # this one carries on
+    create_admin(service.app)  # an admin deactivates her account over the API
+    admin = service.api.post("/sessions", json={"login": "boss", "password": "the admin passphrase"})
     with service.app.app_context():
-        from authsvc.services import tokens
-
-        user = db.session.execute(db.select(User).filter_by(username="alice")).scalar_one()
-        user.active = False
-        tokens.end_all(user)
-        db.session.commit()
+        alice_id = db.session.execute(db.select(User.id).filter_by(username="alice")).scalar_one()
+    done = service.api.post(f"/admin/users/{alice_id}/deactivate", token=admin.get_json()["token"])
+    assert done.status_code == 200, done.get_json()
     assert verify(service.browser.client).status_code == 401
 
 
@@ -334,3 +333,22 @@ def test_using_the_app_keeps_the_session_alive(service):
         redis_client.set(key, json.dumps(record), ex=30)  # and about to expire
         assert verify(service.browser.client).status_code == 200
         assert redis_client.ttl(key) > 1000  # SESSION_IDLE_TIMEOUT again (1800 s)
+
+
+def test_an_expired_session_is_refused(service):
+    """Past SESSION_ABSOLUTE_TIMEOUT (12 h) the record is refused and deleted, as on authsvc's pages;
+    past the idle timeout Redis has dropped it."""
+    service.register_user()
+    sign_in(service)
+    with service.app.app_context():
+        (key,) = [k for k in redis_client.scan_iter("authsvc:sess:*") if b'"fwd"' in redis_client.get(k)]
+        record = json.loads(redis_client.get(key))
+        record["meta"]["created"] -= 12 * 3600 + 1
+        redis_client.set(key, json.dumps(record), keepttl=True)
+        assert verify(service.browser.client).status_code == 401
+        assert redis_client.get(key) is None
+    sign_in(service)
+    with service.app.app_context():
+        (key,) = [k for k in redis_client.scan_iter("authsvc:sess:*") if b'"fwd"' in redis_client.get(k)]
+        redis_client.delete(key)  # what the idle timeout's expiry does
+    assert verify(service.browser.client).status_code == 401
