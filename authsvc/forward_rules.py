@@ -47,6 +47,8 @@ class Policy:
     def rule_for(self, host):
         """The rule for a host name (no port), or None: refused."""
         host = (host or "").lower().rstrip(".")
+        if not host:
+            return None  # no original URL (or none a proxy would send): not even "*" matches
         best = None
         for rule in self.rules:
             if rule.pattern == host:

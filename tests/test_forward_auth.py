@@ -352,3 +352,21 @@ def test_an_expired_session_is_refused(service):
         (key,) = [k for k in redis_client.scan_iter("authsvc:sess:*") if b'"fwd"' in redis_client.get(k)]
         redis_client.delete(key)  # what the idle timeout's expiry does
     assert verify(service.browser.client).status_code == 401
+
+
+def test_the_most_specific_rule_wins():
+    from authsvc import forward_rules
+
+    policy = forward_rules.parse({
+        "FORWARD_AUTH_DOMAINS": ".example.com", "SESSION_COOKIE_DOMAIN": "example.com",
+        "PUBLIC_URL": "https://accounts.example.com",
+        "FORWARD_AUTH_RULES": "*=user; .example.com=user,fresh=60; .ops.example.com=admin; db.ops.example.com=user",
+    }, "production")
+    assert policy.rule_for("db.ops.example.com").level == "user"  # exact
+    assert policy.rule_for("grafana.ops.example.com").admin  # the longest suffix
+    assert policy.rule_for("wiki.example.com").fresh_minutes == 60
+    assert policy.rule_for("elsewhere.org").pattern == "*"
+    assert policy.rule_for("") is None
+    assert policy.allows_return("https://wiki.example.com:8443/x")
+    assert not policy.allows_return("http://wiki.example.com/")  # production: https only
+    assert not policy.allows_return("https://example.com/")  # ".example.com" names subdomains only
