@@ -5,6 +5,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from . import forward_rules
+
 # Values that must never be a production SECRET_KEY (copied from tutorials and examples).
 KNOWN_WEAK_SECRETS = frozenset({
     "", "dev", "development", "secret", "changeme", "change-me", "please-change-me",
@@ -76,6 +78,10 @@ SETTINGS = {
     "SESSION_ABSOLUTE_TIMEOUT": (int, 43200),
     "REMEMBER_ME_DAYS": (int, 30),
     "SESSION_COOKIE_SECURE": (bool, None),  # default: on outside development
+    # forward-auth (README "Protect an app"; read by forward_rules.py)
+    "SESSION_COOKIE_DOMAIN": (str, None),  # e.g. example.com (the cookie is then __Secure-, with that Domain)
+    "FORWARD_AUTH_DOMAINS": (str, None),  # e.g. "app.example.com,.tools.example.com" (leading dot: any subdomain)
+    "FORWARD_AUTH_RULES": (str, None),  # e.g. "app.example.com=user; grafana.example.com=admin,fresh=15"
     # passwords
     "PASSWORD_MIN_LENGTH": (int, 8),
     "PASSWORD_MAX_LENGTH": (int, 128),
@@ -212,6 +218,7 @@ def finalise(config, instance_path):
     if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
         raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
     _check_urls(config, env)
+    config["FORWARD_AUTH"] = forward_rules.parse(config, env)
     if env == PRODUCTION and config["BCRYPT_ROUNDS"] < 10:
         raise RuntimeError("BCRYPT_ROUNDS below 10 is refused in production")
     config.setdefault("SQLALCHEMY_DATABASE_URI",
@@ -229,8 +236,9 @@ def finalise(config, instance_path):
     config["SESSION_COOKIE_SECURE"] = (env == PRODUCTION) if secure is None else secure
     config.update(
         # __Host-: the browser only accepts it over HTTPS, for this exact host and path "/",
-        # so a sibling subdomain can't plant or overwrite a session cookie.
-        SESSION_COOKIE_NAME="__Host-authsvc_session" if config["SESSION_COOKIE_SECURE"] else "authsvc_session",
+        # so a sibling subdomain can't plant or overwrite a session cookie (with a cookie
+        # domain: __Secure-, still HTTPS-only; forward_rules.cookie_name, docs/security.md).
+        SESSION_COOKIE_NAME=forward_rules.cookie_name(config),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=config["SESSION_IDLE_TIMEOUT"],

@@ -15,14 +15,19 @@ from .extensions import db
 from .requestinfo import describe_device
 from .services import audit, audit_stream, metrics
 from .timefmt import display_time
+from .web.forward_auth import keep_claims_true
 
 log = logging.getLogger("authsvc.http")
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+       "form-action 'self'{apps}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def register_hooks(app):
+    # form-action also governs where a form's answer redirects: a sign-in that sends the user
+    # back to a forward-auth protected app (FORWARD_AUTH_DOMAINS) needs those hosts listed.
+    csp = CSP.format(apps="".join(" " + source for source in app.config["FORWARD_AUTH"].csp_sources()))
+
     @app.template_filter("datetime")
     def format_datetime(value, seconds=False):
         """Every time on a page: in DISPLAY_TIMEZONE, labelled (see timefmt.py)."""
@@ -52,11 +57,16 @@ def register_hooks(app):
 
     @app.after_request
     def finish_request(response):
+        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+        metrics.REQUEST_LATENCY.labels(request.endpoint or "unknown", request.method).observe(elapsed)
+        if g.get("quiet_access_log"):
+            # forward-auth's yes: read by the proxy alone (no page headers needed) and logged by it
+            return response
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers["X-Request-ID"] = g.get("request_id", "")
         if g.get("retry_after") and response.status_code in (423, 429):
@@ -65,19 +75,19 @@ def register_hooks(app):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.path.startswith(("/api/", "/account", "/admin", "/login", "/register", "/reset")):
             headers.setdefault("Cache-Control", "no-store")
-        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
-        endpoint = request.endpoint or "unknown"
-        metrics.REQUEST_LATENCY.labels(endpoint, request.method).observe(elapsed)
         log.info("%s %s %s", request.method, request.path, response.status_code,
                  extra={"http": {"method": request.method, "path": request.path,
                                  "status": response.status_code, "ms": round(elapsed * 1000, 2),
                                  "ip": request.remote_addr}})
         return response
 
-    # Registered last, so it runs first: the response headers above apply to its answer too.
+    # Registered after the others, so it runs before them (only keep_claims_true, below, runs
+    # earlier): the response headers above apply to its answer too.
     @app.after_request
     def commit_request(response):
         """One commit per request, after the view or its error handler (audit events included)."""
+        if not db.session.registry.has() and not g.get("audit_rows"):
+            return response  # no SQL session was opened (e.g. forward-auth's check): nothing to do
         session_ = db.session()
         if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")
                 or g.get("audit_rows")):
@@ -102,3 +112,6 @@ def register_hooks(app):
             body, status, headers = error_response(Unavailable())
             return app.make_response((body, status, headers))
         return response
+
+    # Runs before commit_request: the account the request loaded is still fresh (no SQL).
+    app.after_request(keep_claims_true)

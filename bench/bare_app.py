@@ -3,10 +3,14 @@
 Two endpoints with nothing of an account service in them, served by the same gunicorn settings
 and the same Redis as authsvc:
 - POST /json reads a JSON body and does one Redis SET (the floor under a code-sending request);
-- GET /page renders a Jinja page the size of authsvc's sign-in form (the floor under a page).
+- GET /page renders a Jinja page the size of authsvc's sign-in form (the floor under a page);
+- GET /verify reads a session cookie, GETs its record from Redis, decodes the JSON and answers
+  200 with a Remote-User header (the floor under forward-auth's GET /auth/verify).
 Settings from the environment: REDIS_URL.
 """
 
+import hashlib
+import json
 import os
 
 import redis
@@ -39,6 +43,16 @@ def json_write():
 def page():
     return TEMPLATE.render(title="Sign in", token=os.urandom(16).hex(), fields=("username", "password"),
                            links=("register", "reset", "login/code"))
+
+
+@app.get("/verify")
+def verify():
+    sid = request.cookies.get("s", "")
+    raw = store.get("bare:sess:" + hashlib.sha256(sid.encode()).hexdigest())
+    if raw is None:
+        return "", 401
+    record = json.loads(raw)
+    return "", 200, {"Remote-User": record["data"]["fwd"]["name"], "Cache-Control": "no-store"}
 
 
 @app.get("/login")  # what the bench's readiness probe asks for

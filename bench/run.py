@@ -16,9 +16,10 @@ prints one table. Raw figures: bench/out/results.json; the table: bench/out/tabl
 Environment knobs: BENCH_SECONDS (8) per throughput run, BENCH_ROUNDS (2) alternating
 rounds per comparison, BENCH_USERS (2000), BENCH_LOGIN_N (30), BENCH_OCR_N (500),
 BENCH_SKIP_OCR=1, BENCH_PROFILE=1 (py-spy on one authsvc worker during the reset load),
-BENCH_ONLY=reset,login,page,stress,redis,captcha (a subset).
+BENCH_ONLY=reset,login,page,verify,stress,redis,captcha (a subset).
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 
@@ -49,7 +51,7 @@ LOGIN_N = int(os.environ.get("BENCH_LOGIN_N", "30"))
 WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
 THREADS = os.environ.get("GUNICORN_THREADS", "4")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
-    "reset", "login", "page", "stress", "redis", "captcha"}
+    "reset", "login", "page", "verify", "stress", "redis", "captcha"}
 STRESS_CLIENTS, STRESS_IPS, STRESS_PER_IP, STRESS_LIMIT = 1000, 200, 15, 10
 
 children = []
@@ -185,7 +187,7 @@ def authsvc_env(infra, port, **overrides):
     env.update({
         "AUTHSVC_ENV": "production", "SECRET_KEY": infra.secret,
         "INSTANCE_PATH": str(infra.tmp / "instance"), "DATABASE_URL": infra.auth_db,
-        "REDIS_URL": infra.redis_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "REDIS_URL": infra.redis_url,
         "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(infra.smtp_port), "MAIL_USE_SSL": "false",
         "MAIL_USE_TLS": "false", "MAIL_DEFAULT_SENDER": "noreply@bench.example.com",
         "MAIL_WORKER": "embedded", "CAPTCHA_ENABLED": "false",
@@ -194,6 +196,10 @@ def authsvc_env(infra, port, **overrides):
         "BCRYPT_ROUNDS": os.environ.get("BCRYPT_ROUNDS", "12"), "PROXY_FIX_X_FOR": "0",
         "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS,
         "BENCH_USERS": str(USERS), "BENCH_PASSWORD": PASSWORD,
+        # forward-auth (the verify phase): app.bench.test is protected; the bench connects to
+        # 127.0.0.1 and names the app host in X-Original-URL, as nginx does
+        "PUBLIC_URL": f"http://auth.bench.test:{port}", "SESSION_COOKIE_DOMAIN": "bench.test",
+        "FORWARD_AUTH_DOMAINS": "app.bench.test", "FORWARD_AUTH_RULES": "app.bench.test=user",
     })
     env.update(overrides)
     return env
@@ -246,10 +252,12 @@ def _ms(text):
     return round(float(match.group(1)) * UNITS[match.group(2)], 2)
 
 
-def wrk(url, seconds, connections, script=None):
+def wrk(url, seconds, connections, script=None, headers=()):
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "--timeout", "60s"]
     if script:
         argv += ["-s", str(BENCH / script)]
+    for header in headers:
+        argv += ["-H", header]
     env = dict(os.environ, BENCH_USERS=str(USERS))
     done = subprocess.run(argv + [url], capture_output=True, text=True, env=env, timeout=seconds + 60)
     text = done.stdout
@@ -269,9 +277,11 @@ def wrk(url, seconds, connections, script=None):
     }
 
 
-def loadgen(url, seconds=None, connections=16, body=None, requests=None, xff_ips=0, users=USERS):
+def loadgen(url, seconds=None, connections=16, body=None, requests=None, xff_ips=0, users=USERS, headers=()):
     argv = [PY, str(BENCH / "loadgen.py"), "--url", url, "--connections", str(connections),
             "--users", str(users)]
+    for header in headers:
+        argv += ["--header", header]
     if body:
         argv += ["--json", body]
     if seconds:
@@ -289,14 +299,14 @@ def loadgen(url, seconds=None, connections=16, body=None, requests=None, xff_ips
 EMAIL_BODY = '{"email": "u{n}@bench.example.com"}'
 
 
-def throughput(url, post_email, seconds=None, server=None):
+def throughput(url, post_email, seconds=None, server=None, headers=()):
     """16 clients for `seconds`; with `server`, also its CPU seconds per answered request."""
     seconds = seconds or SECONDS
     cpu = cpu_seconds(server) if server else None
     if shutil.which("wrk"):
-        result = wrk(url, seconds, 16, "wrk_json_post.lua" if post_email else None)
+        result = wrk(url, seconds, 16, "wrk_json_post.lua" if post_email else None, headers)
     else:
-        result = loadgen(url, seconds, 16, EMAIL_BODY if post_email else None)
+        result = loadgen(url, seconds, 16, EMAIL_BODY if post_email else None, headers=headers)
     result["seconds"] = seconds
     if server:
         result["_cpu_start"] = cpu
@@ -304,8 +314,9 @@ def throughput(url, post_email, seconds=None, server=None):
     return result
 
 
-def warm(url, post_email, requests=200):
-    loadgen(url, connections=min(8, requests), requests=requests, body=EMAIL_BODY if post_email else None)
+def warm(url, post_email, requests=200, headers=()):
+    loadgen(url, connections=min(8, requests), requests=requests, body=EMAIL_BODY if post_email else None,
+            headers=headers)
 
 
 def drain(infra, timeout=300):
@@ -483,6 +494,56 @@ def phase_page(auth, fst, bare, results):
     results["page"] = rounds
 
 
+def _browser_sign_in(port):
+    """A signed-in browser session of u1 through the sign-in form; returns its session id."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    reply = conn.getresponse()
+    page = reply.read().decode()
+    cookie = reply.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "login": "u1@bench.example.com", "password": PASSWORD})
+    conn.request("POST", "/login", body=form, headers={"Cookie": cookie,
+                                                       "Content-Type": "application/x-www-form-urlencoded"})
+    reply = conn.getresponse()
+    reply.read()
+    if reply.status != 302:
+        raise RuntimeError(f"bench sign-in answered {reply.status}")
+    return reply.getheader("Set-Cookie").split(";", 1)[0]
+
+
+def phase_verify(infra, auth, bare, results):
+    """Forward-auth's GET /auth/verify with a signed-in session cookie (what nginx asks before
+    every request to a protected app) against the bare-Flask floor of the same work: a cookie,
+    one Redis GET of the same record, a JSON decode and a header."""
+    (auth_proc, auth_port), (bare_proc, bare_port) = auth, bare
+    cookie = _browser_sign_in(auth_port)
+    sid = cookie.partition("=")[2]
+    record = infra.redis.get("authsvc:sess:" + hashlib.sha256(sid.encode()).hexdigest())
+    infra.redis.set("bare:sess:" + hashlib.sha256(sid.encode()).hexdigest(), record)
+    auth_url, bare_url = f"http://127.0.0.1:{auth_port}/auth/verify", f"http://127.0.0.1:{bare_port}/verify"
+    auth_headers = (f"Cookie: {cookie}", "X-Original-URL: https://app.bench.test/notes")
+    bare_headers = (f"Cookie: s={sid}",)
+    check = http.client.HTTPConnection("127.0.0.1", auth_port, timeout=10)
+    check.request("GET", "/auth/verify", headers=dict(h.split(": ", 1) for h in auth_headers))
+    answer = check.getresponse()
+    answer.read()
+    if answer.status != 200 or answer.getheader("Remote-User") != "user1":
+        raise RuntimeError(f"/auth/verify answered {answer.status} {answer.getheader('Remote-User')}")
+    warm(auth_url, False, headers=auth_headers)
+    warm(bare_url, False, headers=bare_headers)
+    rounds = []
+    for index in range(ROUNDS):
+        log(f"GET /auth/verify round {index + 1}")
+        mine = throughput(auth_url, False, server=auth_proc, headers=auth_headers)
+        settle(auth_proc)
+        limit = throughput(bare_url, False, server=bare_proc, headers=bare_headers)
+        settle(bare_proc)
+        mine.pop("_cpu_start"), limit.pop("_cpu_start")
+        rounds.append({"authsvc": mine, "bare": limit, "of_limit": round(mine["rps"] / limit["rps"], 3)})
+    results["verify"] = rounds
+
+
 def phase_stress(infra, results):
     infra.redis.flushdb()
     proc, port = start_authsvc(infra, "authsvc-stress", PROXY_FIX_X_FOR="1",
@@ -582,6 +643,17 @@ def table(results):
             "", None)
         add("GET /login, p50 / p99 ms", " ; ".join(f"{r['authsvc']['p50_ms']} / {r['authsvc']['p99_ms']}" for r in ps),
             " ; ".join(f"{r['fst']['p50_ms']} / {r['fst']['p99_ms']}" for r in ps), "", "", None)
+    if "verify" in results:
+        vs = results["verify"]
+        _limit_row(add, "forward-auth GET /auth/verify: fraction of the bare-Flask floor (cookie, one Redis GET, JSON)",
+                   vs, 0.7)
+        add("GET /auth/verify, server CPU ms per request; p50 / p99 ms",
+            " / ".join(f"{r['authsvc']['cpu_ms_per_request']}; {r['authsvc']['p50_ms']} / {r['authsvc']['p99_ms']}"
+                       for r in vs),
+            "bare " + " / ".join(f"{r['bare']['p50_ms']} / {r['bare']['p99_ms']}" for r in vs), "", "", None)
+        add("GET /auth/verify: non-2xx / socket errors", " / ".join(
+            f"{r['authsvc']['non_2xx']} / {r['authsvc']['errors']}" for r in vs), "", "", "0",
+            all(r["authsvc"]["non_2xx"] == 0 and r["authsvc"]["errors"] == 0 for r in vs))
     if "captcha" in results:
         sp = results["captcha"]["speed"]
         a, b = sp["authsvc_draw"], sp["captcha_package"]
@@ -675,7 +747,7 @@ def main():
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.log"):
         old.unlink()
-    if not (FST_VENV / "bin" / "gunicorn").exists() and ONLY & {"reset", "page"}:
+    if not (FST_VENV / "bin" / "gunicorn").exists() and ONLY & {"reset", "login", "page"}:
         sys.exit("bench/.venv-fst is missing: run `make bench` (bench/setup.sh creates it)")
     results = {"machine": machine(), "settings": {
         "seconds_per_run": SECONDS, "rounds": ROUNDS, "users": USERS, "gunicorn_workers": WORKERS,
@@ -689,14 +761,16 @@ def main():
         subprocess.run([str(Path(PY).parent / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
                        env=env, check=True, capture_output=True)
         subprocess.run([PY, str(BENCH / "seed_authsvc.py")], cwd=ROOT, env=env, check=True, capture_output=True)
-        if ONLY & {"reset", "login", "page"}:
-            subprocess.run([str(FST_VENV / "bin" / "flask"), "--app", "fst_app", "seed"], cwd=BENCH,
-                           env=fst_env(infra, 0), check=True, capture_output=True)
+        if ONLY & {"reset", "login", "page", "verify"}:
+            with_fst = bool(ONLY & {"reset", "login", "page"})
+            if with_fst:
+                subprocess.run([str(FST_VENV / "bin" / "flask"), "--app", "fst_app", "seed"], cwd=BENCH,
+                               env=fst_env(infra, 0), check=True, capture_output=True)
             auth = start_authsvc(infra)
-            fst = start_fst(infra)
+            fst = start_fst(infra) if with_fst else None
             bare = start_bare(infra)
-            log(f"authsvc :{auth[1]}, FST :{fst[1]}, bare Flask :{bare[1]}, SMTP sink :{infra.smtp_port}, "
-                f"{infra.db_label}")
+            log(f"authsvc :{auth[1]}, FST :{fst[1] if fst else '-'}, bare Flask :{bare[1]}, "
+                f"SMTP sink :{infra.smtp_port}, {infra.db_label}")
             if "reset" in ONLY:
                 phase_reset(infra, auth, fst, bare, results)
             if "login" in ONLY:
@@ -704,9 +778,12 @@ def main():
                 phase_login(infra, auth, results)
             if "page" in ONLY:
                 phase_page(auth, fst, bare, results)
+            if "verify" in ONLY:
+                phase_verify(infra, auth, bare, results)
             drain(infra)
             stop(auth[0])
-            stop(fst[0])
+            if fst:
+                stop(fst[0])
             stop(bare[0])
         if "stress" in ONLY:
             phase_stress(infra, results)

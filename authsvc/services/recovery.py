@@ -15,8 +15,8 @@ from ..errors import CodeExpired, Conflict, InvalidCredentials, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import (audit, captcha, codes, devices, email_undo, factors, mail, passwords, second_step, sendlimits, signin,
-               tokens)
+from . import (audit, captcha, codes, devices, email_undo, factors, forward_auth, mail, passwords, second_step,
+               sendlimits, signin, tokens)
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
 
@@ -131,6 +131,7 @@ def confirm_email_change(user, code):
         db.session.rollback()
         raise Conflict({"new_email": [_("This address is now in use by another account.")]}) from None
     audit.record("email.changed", user=user, detail={"old": mask_email(old_email)})
+    forward_auth.refresh_claims(user)  # apps behind the proxy see the new address at once
     # The old address gets a way back, not "reset your password": a reset code would go to
     # the new address, which may be the intruder's.
     mail.security_alert(user, "email_changed", to=old_email, new_email=mask_email(new_email),

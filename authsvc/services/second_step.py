@@ -46,6 +46,7 @@ class SignedIn:
     method: str = "password"  # "code" for a code-only sign-in
     recovery_codes_remaining: int | None = None  # set when a recovery code was used
     factor: str | None = None  # the second factor this sign-in passed (totp, recovery_code, passkey)
+    steps: int = 1  # 2 after a second step (a strong sign-in for forward-auth's fresh=N hosts)
 
 
 @dataclass
@@ -131,8 +132,11 @@ def complete(challenge, code=None, password=None, totp=None, recovery_code=None)
         result = signed_in(user, device or _new_device(user), first, via=f"{first}+{used['used']}")
         result.recovery_codes_remaining = used.get("recovery_codes_remaining")
         result.factor = used["used"]
-        return result
-    return signed_in(user, devices.remember(user), "password", via="password+code" if step == CODE else "code+password")
+    else:
+        result = signed_in(user, devices.remember(user), "password",
+                           via="password+code" if step == CODE else "code+password")
+    result.steps = 2
+    return result
 
 
 def _new_device(user):

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, factors, mail, passwords, recovery_codes, signin, tokens
+from . import audit, factors, forward_auth, mail, passwords, recovery_codes, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
@@ -85,6 +85,7 @@ def create_admin(email, username, password):
     existing = find_by_email(email)
     if existing is not None:
         existing.is_admin = True
+        forward_auth.refresh_claims(existing)  # the proxy's answers name the admins group at once
         audit.record("admin.created", user=existing, detail={"promoted": True})
         return existing, False
     username = normalize_username(username)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import code_clock, factors, signin
+from ..services import code_clock, factors, forward_auth, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .code_request import code_request_page
@@ -20,8 +20,11 @@ DEVICE_COOKIE = "authsvc_device"
 
 
 def _finish(result, remember=False, target=None):
-    """Start the browser session for a completed sign-in and go where the user was headed."""
-    start_browser_session(result.user, result.method, remember, factor=result.factor)
+    """Start the browser session for a completed sign-in and go where the user was headed.
+
+    Every way in (password, code, second step, app, and passkeys when they come) ends here
+    with the `next` it was given: a local path, or a forward-auth app (safe_next)."""
+    start_browser_session(result.user, result.method, remember, result.steps, factor=result.factor)
     response = redirect(safe_next(target))
     if result.user.is_admin:  # ADMIN_REQUIRE_MFA: an admin without a factor goes to set one up first
         try:
@@ -74,7 +77,8 @@ def _finish_or_next_step(result, remember, target):
 
 def _login_page(form, status=200, locked=False):
     need_captcha = session.get("login_captcha") or signin.captcha_needed()
-    return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked), status
+    return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked,
+                           return_host=forward_auth.return_host(form.next.data)), status
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
@@ -202,7 +206,7 @@ def reauthenticate():
             status = apply_error(form, error)
             locked = error.code == "account_locked"  # still signed in: the page says what now
         else:
-            session["password_at"] = time.time()
+            session["password_at"] = session["strong_at"] = time.time()
             session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
     return render_template("auth/reauthenticate.html", form=form, locked=locked), status

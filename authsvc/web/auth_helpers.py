@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..models import User
+from ..services import forward_auth
 from . import summary
 
 
@@ -25,8 +26,11 @@ def load_user(user_id):
     return user
 
 
-def start_browser_session(user, method, remember=False, factor=None):
+def start_browser_session(user, method, remember=False, steps=1, factor=None):
     """Sign the user in on a fresh session id (no fixation), keeping the language choice.
+
+    The session also carries what forward-auth answers from (services/forward_auth.py): the
+    account's claims and when its last strong step (password or second step) happened.
     `factor`: the second factor the sign-in passed, if any (its time is what "a fresh second
     factor" is measured from, e.g. for an admin's "reset second factors")."""
     keep = {k: session[k] for k in ("lang",) if k in session}
@@ -36,9 +40,12 @@ def start_browser_session(user, method, remember=False, factor=None):
     session.meta["remember"] = bool(remember)
     session.meta["method"] = method
     login_user(user, remember=False)
+    now = time.time()
     session["auth_method"] = method
-    session["password_at"] = time.time() if method == "password" else 0
-    session["factor_at"] = time.time() if factor else 0
+    session["password_at"] = now if method == "password" else 0
+    session["factor_at"] = now if factor else 0
+    session["strong_at"] = now if forward_auth.is_strong(method, steps) else 0
+    session["fwd"] = forward_auth.claims(user)
 
 
 def end_browser_session():
@@ -59,12 +66,15 @@ def current_session_hash():
 
 
 def safe_next(target, default="account.index"):
-    """A local path to go to after sign-in; anything else goes to the default page."""
+    """A local path to go to after sign-in, or an app host forward-auth protects
+    (FORWARD_AUTH_DOMAINS); anything else goes to the default page."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and "\\" not in target and "\n" not in target \
                 and "\r" not in target:
             return target
+    if target and forward_auth.return_allowed(target):
+        return target
     return url_for(default)
 
 
@@ -95,8 +105,13 @@ def apply_error(form, error, captcha_id=None):
 
 
 def redirect_signed_in():
+    """Back to `next` at once when already signed in; to the password confirmation first when
+    `next` is an app host asking for a fresher step than this session has (else a loop)."""
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
+        target = safe_next(request.args.get("next"))
+        if forward_auth.confirmation_due(target, session):
+            return redirect(url_for("auth.reauthenticate", next=target))
+        return redirect(target)
     return None
 
 
