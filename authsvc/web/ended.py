@@ -18,8 +18,8 @@ bp = Blueprint("ended", __name__)
 @bp.before_app_request
 def say_why_signed_out():
     stale = getattr(session, "stale_hash", None)
-    if not stale or request.method != "GET" or request.blueprint in (None, "api"):
-        return  # the static files and the API have no page to say it on
+    if not stale or request.method != "GET" or request.blueprint in (None, "api", "forward_auth"):
+        return  # the static files, the API and the proxy's check have no page to say it on
     session.stale_hash = None
     if tokens.ended_elsewhere(stale):
         session.regenerate()  # the ended id is not reused, even for an anonymous session
