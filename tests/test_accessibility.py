@@ -181,3 +181,36 @@ def test_api_ends_every_other_session(app, api, register_user):
     items = api.get("/me/sessions", token=second).get_json()["items"]
     assert [item["current"] for item in items] == [True]
     assert api.post("/me/sessions/end-others").status_code == 401
+
+
+def _summary_link(html):
+    """(the field the summary links, that field's attributes)."""
+    match = re.search(r'<a href="#([a-z_]+)" data-field-link>', html)
+    assert match, "no field linked from the error summary"
+    return match.group(1), Elements(html).by_id(match.group(1))
+
+
+def test_every_form_level_error_links_the_field_it_concerns(make_service):
+    service = make_service(LOGIN_CAPTCHA="never")
+    service.register_user()
+    browser = service.browser
+    # the lock: after five wrong passwords, the password field
+    for _ in range(5):
+        locked = sign_in(browser, password="not my password")
+    assert locked.status_code == 423
+    name, field = _summary_link(locked.get_data(as_text=True))
+    assert name == "password" and field["aria-invalid"] == "true"
+    # a wrong code: the code field
+    browser.submit("/login/code", {"email": "alice@example.com"}, captcha=True)
+    wrong = browser.submit("/login/code/verify", {"code": "000000"})
+    assert wrong.status_code == 400
+    name, field = _summary_link(wrong.get_data(as_text=True))
+    assert name == "code" and "form-errors" in field["aria-describedby"]
+    assert "验证码错误" in wrong.get_data(as_text=True)
+
+
+def test_a_wrong_captcha_links_the_captcha_field(browser, register_user):
+    register_user()
+    wrong = browser.submit("/reset", {"email": "alice@example.com", "captcha": "NOPE"}, captcha=True)
+    name, field = _summary_link(wrong.get_data(as_text=True))
+    assert name == "captcha" and field["aria-invalid"] == "true"
