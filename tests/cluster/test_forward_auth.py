@@ -148,6 +148,9 @@ def site(tmp_path_factory):
                DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}",
                REDIS_URL=REDIS_URL, MAIL_WORKER="external", PROXY_FIX_X_FOR="1", BCRYPT_ROUNDS="10",
                SESSION_COOKIE_DOMAIN="authsvc.test",
+               # the admin here has no second factor; with one, production's default sends his
+               # first sign-in to set one up (tests/test_admin_factors.py)
+               ADMIN_REQUIRE_MFA="false",
                FORWARD_AUTH_DOMAINS="app.authsvc.test,admin.authsvc.test",
                FORWARD_AUTH_RULES="app.authsvc.test=user; admin.authsvc.test=admin",
                WEB_CONCURRENCY="1", GUNICORN_THREADS="4", LOG_LEVEL="WARNING",
