@@ -34,7 +34,7 @@ def start_browser_session(user, method, remember=False):
     session.meta["method"] = method
     login_user(user, remember=False)
     session["auth_method"] = method
-    session["password_at"] = time.time() if method == "password" else 0
+    session["password_at"] = time.time() if method in ("password", "passkey") else 0
 
 
 def end_browser_session():
@@ -96,7 +96,7 @@ def redirect_signed_in():
 
 def password_recently_confirmed():
     """False for a session signed in by emailed code alone until the password is entered."""
-    if session.get("auth_method") == "password":
+    if session.get("auth_method") in ("password", "passkey"):  # a passkey sign-in is as strong
         return True
     return time.time() - float(session.get("password_at") or 0) < current_app.config["REAUTH_SECONDS"]
 
