@@ -93,10 +93,10 @@ def _sqlite_pragmas(connection, _record):
 
 def register_blueprints(app):
     from .api import bp as api_bp
-    from .web import account, admin, auth, dev, factors, main, ops, recovery, register, undo
+    from .web import account, admin, auth, dev, factors, main, ops, passkeys, recovery, register, undo
 
-    for blueprint in (main.bp, register.bp, auth.bp, recovery.bp, account.bp, factors.bp, undo.bp, admin.bp,
-                      ops.bp, api_bp):
+    for blueprint in (main.bp, register.bp, auth.bp, recovery.bp, account.bp, factors.bp, passkeys.bp, undo.bp,
+                      admin.bp, ops.bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
     if app.config["AUTHSVC_ENV"] == settings.DEVELOPMENT:
