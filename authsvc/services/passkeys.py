@@ -248,7 +248,6 @@ def authenticate(challenge_id, credential, purpose, user=None, **bound):
         audit.record("login.failure", "failure", user=owner, detail={"reason": "inactive", "method": "passkey"})
         raise PasskeyRejected()
     attempts.settle(slot, "ok")
-    db.session.refresh(row)
     return owner, row
 
 
