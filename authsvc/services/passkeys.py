@@ -179,7 +179,8 @@ def register(user, challenge_id, credential, name, bound):
     if db.session.execute(db.select(Passkey.id).where(Passkey.credential_id == credential_id)).first():
         raise Conflict(message=_("This passkey is already registered."))
     response = credential.get("response") if isinstance(credential, dict) else None
-    transports = [t for t in (response or {}).get("transports") or [] if t in TRANSPORTS][:8]
+    listed = (response or {}).get("transports")
+    transports = [t for t in listed if isinstance(t, str) and t in TRANSPORTS][:8] if isinstance(listed, list) else []
     row = Passkey(user_id=user.id, credential_id=credential_id, public_key=verified.credential_public_key,
                   sign_count=verified.sign_count, transports=transports, aaguid=verified.aaguid, name=name,
                   backup_eligible=verified.credential_device_type == "multi_device",
