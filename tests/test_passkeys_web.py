@@ -145,3 +145,29 @@ def test_the_pages_speak_english_too(make_service):
     assert "Sign in with a passkey" in service.browser.get("/login", headers=english).get_data(as_text=True)
     zh = service.browser.get("/login").get_data(as_text=True)
     assert "Sign in with a passkey" not in zh and "通行密钥" in zh
+
+
+def test_beside_a_passkey_the_app_and_a_recovery_code_are_offered(make_service):
+    import time
+
+    import pyotp
+
+    service = _signed_in_service(make_service)
+    browser, device = service.browser, SoftAuthenticator()
+    added = add_passkey(browser, device)
+    codes = re.findall(r"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code></li>", added.get_data(as_text=True))
+    page = browser.get("/account/app").get_data(as_text=True)
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', page).group(1)
+    assert browser.submit("/account/app", {"code": pyotp.TOTP(secret).now()}).status_code == 302  # codes kept
+    browser.submit("/logout", {}, page="/account")
+    browser.submit("/login", {"login": "alice", "password": PASSWORD})
+    step = browser.get("/login/verify").get_data(as_text=True)
+    assert "use=app" in step and "use=recovery" in step
+    app_page = browser.get("/login/verify?use=app").get_data(as_text=True)
+    assert 'autocomplete="one-time-code"' in app_page and "/login/verify?use=app" in app_page
+    done = browser.submit("/login/verify?use=app", {"code": pyotp.TOTP(secret).at(time.time() + 30)})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/account")
+    browser.submit("/logout", {}, page="/account")
+    browser.submit("/login", {"login": "alice", "password": PASSWORD})
+    done = browser.submit("/login/verify?use=recovery", {"recovery_code": codes[0]})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/account")
