@@ -27,11 +27,12 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
-from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
-                      verify_authentication_response, verify_registration_response)
+from webauthn import (generate_authentication_options, generate_registration_options, verify_authentication_response,
+                      verify_registration_response)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.options_to_json_dict import options_to_json_dict
 from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, AuthenticatorTransport,
                                       PublicKeyCredentialDescriptor, ResidentKeyRequirement,
                                       UserVerificationRequirement)
@@ -96,7 +97,7 @@ def _take(challenge_id, purpose, **bound):
 
 def _options(options, purpose, **bound):
     return {"challenge_id": _issue(purpose, options.challenge, **bound),
-            "publicKey": json.loads(options_to_json(options)), "expires_in": keys.PASSKEY_CHALLENGE_TTL}
+            "publicKey": options_to_json_dict(options), "expires_in": keys.PASSKEY_CHALLENGE_TTL}
 
 
 # --- the user's passkeys ----------------------------------------------------------------------
@@ -204,10 +205,13 @@ def authentication_options(purpose, user=None, **bound):
 
 
 def _credential_row(credential):
+    """(the passkey the answer names, its owner), in one query; (None, None) when unknown."""
     raw_id = credential.get("rawId") or credential.get("id") if isinstance(credential, dict) else None
     if not isinstance(raw_id, str) or len(raw_id) > 1400:
-        return None
-    return db.session.execute(db.select(Passkey).where(Passkey.credential_id == raw_id)).scalar_one_or_none()
+        return None, None
+    found = db.session.execute(db.select(Passkey, User).join(User, User.id == Passkey.user_id)
+                               .where(Passkey.credential_id == raw_id)).first()
+    return tuple(found) if found else (None, None)
 
 
 def authenticate(challenge_id, credential, purpose, user=None, **bound):
@@ -216,12 +220,11 @@ def authenticate(challenge_id, credential, purpose, user=None, **bound):
     Inside an attempt slot of the owner's account: a locked account is refused (423), a
     wrong signature or a counter that went backwards counts as a failure toward the lock."""
     challenge = _take(challenge_id, purpose, **bound)
-    row = _credential_row(credential)
+    row, owner = _credential_row(credential)
     if row is None or (user is not None and row.user_id != user.id):
         audit.record("factor.failed", "failure", user=user,
                      detail={"kind": "passkey", "reason": "unknown_credential", "stage": purpose})
         raise PasskeyRejected()
-    owner = db.session.get(User, row.user_id)
     slot = attempts.reserve(f"u{owner.id}")  # AccountLocked while locked
     try:
         verified = _verify(credential, challenge, row, owner)
