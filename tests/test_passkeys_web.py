@@ -77,6 +77,9 @@ def test_removal_asks_for_the_password_once_it_is_not_recent(make_service):
         session["auth_method"] = "code"
     asked = browser.submit(f"{manage}/remove", {}, page=manage)
     assert "/account/confirm-password" in asked.headers["Location"]
+    from urllib.parse import parse_qs, urlsplit
+
+    assert parse_qs(urlsplit(asked.headers["Location"]).query)["next"] == [manage]  # a page to return to, not the POST
     # the confirm page offers the passkey in place of the password
     confirm_page = browser.get(asked.headers["Location"]).get_data(as_text=True)
     assert "/account/confirm-password/passkey" in confirm_page

@@ -104,7 +104,7 @@ def manage(passkey_id):
 
 
 @bp.post("/account/passkeys/<int:passkey_id>/remove")
-@password_session_required
+@login_required  # the password (or a passkey) within REAUTH_SECONDS: factors.remove_passkey asks
 @login_limit
 def remove(passkey_id):
     if not EmptyForm().validate_on_submit():
