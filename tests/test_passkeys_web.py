@@ -102,6 +102,7 @@ def test_sign_in_with_a_passkey_and_no_login_name(make_service):
     signed_in = sign_in_with_passkey(browser, device)
     assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/account")
     assert "MacBook" in browser.get("/account").get_data(as_text=True)
+    assert "· passkey" in browser.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     # a passkey session may change security settings without the password again
     assert browser.get("/account/passkeys/new").status_code == 200
 
