@@ -1,4 +1,4 @@
-# Two commands matter: `make run` (serve on http://127.0.0.1:5000) and `make test`.
+# Two commands matter: `make run` (serve on http://localhost:5000) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -23,7 +23,7 @@ RUN_PORT ?= 5000
 
 run: $(STAMP) $(MO)
 	AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi db upgrade
-	exec env AUTHSVC_ENV=$${AUTHSVC_ENV:-development} $(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port $(RUN_PORT)
+	exec env AUTHSVC_ENV=$${AUTHSVC_ENV:-development} PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(RUN_PORT)} $(VENV)/bin/flask --app wsgi run --host localhost --port $(RUN_PORT)
 
 # A self-signed certificate for trying docker-compose's HTTPS on this machine (browsers warn: it
 # vouches for nobody). Production puts its real chain and key there instead (README).

@@ -13,7 +13,9 @@ KNOWN_WEAK_SECRETS = frozenset({
     "secret-key", "secret_key", "mysecret", "test", "testing", "default", "authsvc",
 })
 
-DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
+# localhost, not 127.0.0.1: WebAuthn refuses IP addresses as relying-party ids, and browsers
+# treat http://localhost as a secure context (passkeys work there without TLS).
+DEVELOPMENT_PUBLIC_URL = "http://localhost:5000"
 
 # name -> (type, default). The environment variable has the same name as the setting.
 SETTINGS = {

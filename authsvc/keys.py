@@ -283,3 +283,13 @@ def totp_enrolment(user_id):
 
 
 TOTP_ENROLMENT_TTL = 900  # time to scan, type and confirm
+
+
+# --- passkeys (WebAuthn) -------------------------------------------------------------------
+def passkey_challenge(challenge_hash):
+    """A WebAuthn challenge handed out and not yet answered, keyed by the hash of its
+    challenge_id: what it is for, whom it is bound to. Read once (GETDEL): single use."""
+    return f"{PREFIX}passkey:ch:{challenge_hash}"
+
+
+PASSKEY_CHALLENGE_TTL = 300  # the browser's dialog waits at most this long (options' timeout)

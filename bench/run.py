@@ -16,7 +16,7 @@ prints one table. Raw figures: bench/out/results.json; the table: bench/out/tabl
 Environment knobs: BENCH_SECONDS (8) per throughput run, BENCH_ROUNDS (2) alternating
 rounds per comparison, BENCH_USERS (2000), BENCH_LOGIN_N (30), BENCH_OCR_N (500),
 BENCH_SKIP_OCR=1, BENCH_PROFILE=1 (py-spy on one authsvc worker during the reset load),
-BENCH_ONLY=reset,login,page,verify,stress,redis,captcha (a subset).
+BENCH_ONLY=reset,login,page,verify,stress,redis,captcha,passkey (a subset).
 """
 
 import hashlib
@@ -51,7 +51,7 @@ LOGIN_N = int(os.environ.get("BENCH_LOGIN_N", "30"))
 WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
 THREADS = os.environ.get("GUNICORN_THREADS", "4")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
-    "reset", "login", "page", "verify", "stress", "redis", "captcha"}
+    "reset", "login", "page", "verify", "stress", "redis", "captcha", "passkey"}
 STRESS_CLIENTS, STRESS_IPS, STRESS_PER_IP, STRESS_LIMIT = 1000, 200, 15, 10
 
 children = []
@@ -671,6 +671,13 @@ def table(results):
                 "", "≤ 2%", a["share"] <= 0.02)
         elif ocr:
             add("Tesseract reads exactly", ocr.get("skipped", "?"), "", "", "≤ 2%", None)
+    if "passkey" in results:
+        pk = results["passkey"]
+        a, b = pk["passkey"], pk["password"]
+        add("passkey sign-in vs password (bcrypt-12): server p50 / p99 ms; CPU ms", f"{a['p50_ms']} / {a['p99_ms']}; "
+            f"{a['cpu_ms_mean']}", f"password {b['p50_ms']} / {b['p99_ms']}; {b['cpu_ms_mean']}",
+            f"{round(pk['passkey_cpu_share_of_password'] * 100, 1)} % of the CPU", "< 5 %",
+            pk["passkey_cpu_share_of_password"] < 0.05)
     if "redis" in results:
         rd = results["redis"]
         wrong, right = rd["verify_code_wrong_code"], rd["verify_code_right_code"]
@@ -791,6 +798,9 @@ def main():
             log("Redis round trips and memory")
             infra.redis.flushdb()
             results["redis"] = run_json([PY, str(BENCH / "redis_probe.py")], env=authsvc_env(infra, 0))
+        if "passkey" in ONLY:
+            log("passkey sign-in against a bcrypt-12 password sign-in (in process)")
+            results["passkey"] = run_json([PY, str(BENCH / "passkey_probe.py")], env=authsvc_env(infra, 0))
         if "captcha" in ONLY:
             log("captcha speed and OCR")
             results["captcha"] = run_json([PY, str(BENCH / "captcha_bench.py")], env=authsvc_env(infra, 0))

@@ -173,3 +173,22 @@ def test_reset_from_the_admin_page(service, clock):
     text = reset.get_data(as_text=True)
     assert "已移除该账户的全部两步验证方式" in text
     assert api.get("/me", token=alice_token).status_code == 401
+
+
+def test_an_admin_signed_in_by_passkey_resets_a_users_passkeys(service):
+    from .support.authenticator import SoftAuthenticator
+    from .test_passkeys import enrol as enrol_passkey, passkey_sign_in
+
+    api, app = service.api, service.app
+    admin_key, alice_key = SoftAuthenticator(), SoftAuthenticator()
+    enrol_passkey(api, password_token(api), admin_key, name="admin key")
+    _alice, alice_token = service.register_user()
+    enrol_passkey(api, alice_token, alice_key, name="alice phone")
+    signed = passkey_sign_in(api, admin_key)  # a passkey sign-in: a fresh second factor
+    assert signed.status_code == 200, signed.get_json()
+    admin_token = signed.get_json()["token"]
+    assert api.get("/admin/users", token=admin_token).status_code == 200  # a passkey is enough
+    done = api.post(f"/admin/users/{user_id(app, 'alice')}/reset-factors", token=admin_token)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["second_factors"] == []
+    assert passkey_sign_in(api, alice_key).status_code == 401  # her passkey is gone

@@ -106,7 +106,7 @@ def test_the_readme_admin_api_walkthrough_works_when_pasted(make_run, tmp_path):
     readme_b = next(line for block in sh_blocks(README) for line in commands(block)
                     if line.startswith("B="))
     block = next(b for b in sh_blocks(README) if "/deactivate" in b)
-    script = "\n".join([readme_b.replace("127.0.0.1:5000", f"127.0.0.1:{port}"),
+    script = "\n".join([readme_b.replace("localhost:5000", f"127.0.0.1:{port}"),
                         "J='Content-Type: application/json'",  # from the sign-in walkthrough
                         *commands(block.replace('"password": "…"', '"password": "the admin passphrase"'))])
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,

@@ -145,7 +145,7 @@ def test_every_security_notice_that_can_have_one_offers_a_not_you_action(make_se
     assert "/reset" not in text_of(changed)  # a reset code would go to the new address
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://127.0.0.1:5000/", ""])
+@pytest.mark.parametrize("url", ["http://localhost:5000", "http://localhost:5000/", ""])
 def test_production_refuses_the_development_public_url(base_config, url):
     config = dict(base_config, AUTHSVC_ENV="production", SECRET_KEY="p" * 48, CAPTCHA_FIXED_TEXT=None,
                   BCRYPT_ROUNDS=12, PUBLIC_URL=url)
@@ -156,7 +156,7 @@ def test_production_refuses_the_development_public_url(base_config, url):
 def test_production_starts_with_a_real_public_url_and_testing_with_the_default(base_config):
     create_app(dict(base_config, AUTHSVC_ENV="production", SECRET_KEY="p" * 48, CAPTCHA_FIXED_TEXT=None,
                     BCRYPT_ROUNDS=12, PUBLIC_URL="http://127.0.0.1:8731"))  # bench and the cluster tests run like this
-    create_app(dict(base_config, PUBLIC_URL="http://127.0.0.1:5000"))
+    create_app(dict(base_config, PUBLIC_URL="http://localhost:5000"))
 
 
 @pytest.mark.parametrize("contact", ["javascript:alert(1)", "not a contact", "help@", "ftp://x.example"])

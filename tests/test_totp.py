@@ -248,7 +248,8 @@ def test_removing_the_app_needs_the_password_and_tells_the_owner(alice):
     done = api.post("/me/factors/totp/remove", token=token, json={"password": PASSWORD})
     assert done.status_code == 200
     listed = api.get("/me/factors", token=token).get_json()
-    assert listed == {"totp": {"enrolled": False}, "recovery_codes_remaining": 0, "second_step": None}
+    assert listed == {"totp": {"enrolled": False}, "passkeys": [], "recovery_codes_remaining": 0,
+                      "second_step": None}
     assert api.post("/me/factors/totp/remove", token=token, json={"password": PASSWORD}).status_code == 404
     assert sign_in(api)[0].status_code == 200  # no second step any more
     assert events(service.app, "factor.removed") == [{"kind": "totp"}]

@@ -29,9 +29,10 @@ def token_required(view):
 
 
 def require_recent_password():
-    """A token from an emailed code alone must confirm the password before sensitive actions."""
+    """A token from an emailed code alone must confirm the password before sensitive actions (a
+    password or passkey sign-in counts as confirmed)."""
     password_at = g.token.get("password_at") or 0
-    if g.token.get("method") != "password" and \
+    if g.token.get("method") not in ("password", "passkey") and \
             time.time() - password_at > current_app.config["REAUTH_SECONDS"]:
         raise ReauthenticationRequired()
 

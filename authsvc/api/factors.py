@@ -22,7 +22,9 @@ def list_factors():
     overview = factors.overview(g.user)
     app = {key: iso(value) if key != "enrolled" else value
            for key, value in overview["totp"].items() if value is not None}
-    return jsonify({**overview, "totp": app})
+    from .passkeys import listed
+
+    return jsonify({**overview, "totp": app, "passkeys": [listed(item) for item in overview["passkeys"]]})
 
 
 @bp.post("/me/factors/totp")

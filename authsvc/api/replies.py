@@ -70,12 +70,22 @@ class TokenGrant(Reply):
     recovery_codes_remaining: absent(Count, "after signing in with a recovery code: the unused ones left")
 
 
+class PasskeyOptions(Reply):
+    challenge_id: Annotated[str, Field(description="send it back with the credential; single use")]
+    publicKey: Annotated[dict[str, Any], Field(description=(
+        "WebAuthn options in the JSON form of PublicKeyCredential.parseCreationOptionsFromJSON / "
+        "parseRequestOptionsFromJSON"))]
+    expires_in: Seconds
+
+
 class SecondFactorChallenge(Reply):
     status: Literal["second_factor_required"]
     challenge: str
-    second_step: Annotated[Literal["code", "password", "totp"], Field(description=(
-        "code: the mailed code; password: after a code sign-in; totp: the authenticator app"))]
-    alternatives: absent(list[Literal["recovery_code"]], "what the step also accepts instead")
+    second_step: Annotated[Literal["code", "password", "totp", "passkey"], Field(description=(
+        "code: the mailed code; password: after a code sign-in; totp: the authenticator app; "
+        "passkey: a passkey (its options are in `passkey`)"))]
+    alternatives: absent(list[Literal["totp", "recovery_code"]], "what the step also accepts instead")
+    passkey: absent(PasskeyOptions, "with second_step passkey: options for navigator.credentials.get()")
     email: MaskedEmail
     expires_in: Seconds
 
@@ -161,10 +171,33 @@ class AppFactor(Reply):
     last_used_at: absent(Time | None)
 
 
+class PasskeyItem(Reply):
+    id: int
+    name: str
+    aaguid: Annotated[str | None, Field(description="the authenticator model's AAGUID, when it tells")]
+    authenticator: Annotated[str | None, Field(description="its name, when the AAGUID is a known one")]
+    created_at: Time
+    last_used_at: Time | None
+    backed_up: Annotated[bool, Field(description="synced to a cloud account (a multi-device passkey)")]
+    transports: list[str]
+
+
+class PasskeyList(Reply):
+    items: list[PasskeyItem]
+    total: Count
+
+
+class PasskeyAdded(Reply):
+    passkey: PasskeyItem
+    recovery_codes: absent(RecoveryCodes)
+
+
 class Factors(Reply):
     totp: AppFactor
+    passkeys: list[PasskeyItem]
     recovery_codes_remaining: Count
-    second_step: Annotated[Literal["totp"] | None, Field(description="what sign-in asks after the first step")]
+    second_step: Annotated[Literal["passkey", "totp"] | None, Field(
+        description="what sign-in asks after the first step")]
 
 
 class Session(Reply):

@@ -9,7 +9,7 @@ password policy, a code's digits — stays the services' business and answers 42
 An empty string or null counts as absent (a required field then answers "required").
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,12 +87,31 @@ StepTotp = optional(text(16, "when second_step is totp: the 6 digits from the au
 StepRecovery = optional(text(32, "when second_step is totp and recovery_code is among the alternatives"))
 
 
+Credential = Annotated[dict[str, Any], Field(description=(
+    "the browser's PublicKeyCredential as JSON (credential.toJSON(): id, rawId, type, response "
+    "with base64url fields)"), json_schema_extra={"maxProperties": 16})]
+PasskeyChallengeId = text(64, "the challenge_id of the WebAuthn options this answers")
+
+
 class SecondStep(Body):
     challenge: Challenge
     code: StepCode
     password: StepPassword
     totp: StepTotp
     recovery_code: StepRecovery
+    challenge_id: optional(text(64, "when second_step is passkey: the challenge_id of its options"))
+    credential: optional(Credential)
+
+
+class PasskeyOptionsRequest(Body):
+    challenge: optional(text(64, "a pending second step (second_step passkey); without it, options "
+                                 "for a sign-in with any passkey, no login name"))
+
+
+class PasskeySignIn(Body):
+    challenge_id: PasskeyChallengeId
+    credential: Credential
+    device_token: DeviceToken
 
 
 class ChallengeOnly(Body):
@@ -143,6 +162,19 @@ class Notifications(Body):
 # --- second factors -----------------------------------------------------------------------
 class TotpConfirm(Body):
     code: text(16, "the 6 digits the authenticator app shows for the new secret")
+
+
+PasskeyName = text(64, "what the user calls it, e.g. MacBook")
+
+
+class PasskeyRegistration(Body):
+    challenge_id: PasskeyChallengeId
+    credential: Credential
+    name: PasskeyName
+
+
+class PasskeyRename(Body):
+    name: PasskeyName
 
 
 # --- admin --------------------------------------------------------------------------------

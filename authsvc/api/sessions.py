@@ -11,7 +11,7 @@ from .bearer import token_required
 from .inputs import accepts
 
 
-def _signed_in(result):
+def signed_in_answer(result):
     token, expires_in = tokens.issue_api_token(result.user, result.method, result.factor)
     body = {"token": token, "expires_in": expires_in, "user": result.user.to_dict()}
     if result.device_token:
@@ -23,7 +23,7 @@ def _signed_in(result):
 
 @bp.post("/sessions")
 @operation("sessions_password", "Sign in with a login name and password",
-           {200: SIGNED_IN, 202: next_step("code, mailed; totp with an authenticator app enrolled")},
+           {200: SIGNED_IN, 202: next_step("code, mailed; passkey or totp with one enrolled")},
            errors=(*CAPTCHA_ERRORS, (401, "invalid_credentials"), 422, 423, 429))
 @login_limit
 @accepts(schemas.PasswordSignIn)
@@ -39,20 +39,23 @@ def _signed_in_or_next_step(result):
                 "challenge": result.challenge, "email": result.email, "expires_in": result.expires_in}
         if result.alternatives:
             body["alternatives"] = list(result.alternatives)
+        if result.step == "passkey":
+            body["passkey"] = signin.second_step_passkey_options(result.challenge)
         return jsonify(body), 202
-    return _signed_in(result)
+    return signed_in_answer(result)
 
 
 @bp.post("/sessions/second-factor")
 @operation("sessions_second_factor",
-           "Finish sign-in with the step due: the mailed code, the password after a code, or the "
-           "authenticator app's code (totp) or a recovery code",
+           "Finish sign-in with the step due: the mailed code, the password after a code, a "
+           "passkey (challenge_id + credential), the authenticator app's code (totp) or a recovery code",
            {200: SIGNED_IN}, errors=(*CODE_ERRORS, (401, "invalid_credentials"), 423))
 @login_limit
 @accepts(schemas.SecondStep)
 def second_factor(body):
-    return _signed_in(signin.complete_second_factor(body.challenge, body.code, body.password,
-                                                    body.totp, body.recovery_code))
+    passkey = (body.challenge_id, body.credential) if body.challenge_id and body.credential else None
+    return signed_in_answer(signin.complete_second_factor(body.challenge, body.code, body.password,
+                                                          body.totp, body.recovery_code, passkey))
 
 
 @bp.post("/sessions/second-factor/resend")
@@ -73,7 +76,7 @@ def login_code(body):
 
 
 @bp.post("/sessions/code")
-@operation("sessions_code", "Sign in with a mailed code", {200: SIGNED_IN, 202: next_step("password, or totp")},
+@operation("sessions_code", "Sign in with a mailed code", {200: SIGNED_IN, 202: next_step("password, or passkey, or totp")},
            errors=(*CODE_ERRORS, CODE_LOGIN_OFF))
 @login_limit
 @accepts(schemas.CodeSignIn)

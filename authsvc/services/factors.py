@@ -1,12 +1,14 @@
 """Second factors a user enrolled, and how they take part in sign-in.
 
-The order is the strength: passkey (a later step: it slots in ahead of the app) → app →
-recovery code. With any factor enrolled, every password sign-in and every sign-in by emailed
+The order is the strength: passkey → app → recovery code. With any factor enrolled, every password sign-in and every sign-in by emailed
 code asks for the strongest one (a recovery code is offered beside it), whatever
-LOGIN_SECOND_FACTOR says: whoever set up an app expects it to be asked each time. The emailed
+LOGIN_SECOND_FACTOR says: whoever set up an app expects it to be asked each time. With a
+passkey and an app, the passkey step accepts the app's code too (the phone may be the one at
+hand). The emailed
 second step (LOGIN_SECOND_FACTOR=always|new_device) stays for users with nothing stronger.
 
-A wrong app code or recovery code takes an attempt slot of the account, like a wrong password
+A passkey is also a whole sign-in of its own (signin.passkey_login): no password, no second
+step. A wrong app code or recovery code (or a passkey answer that does not verify) takes an attempt slot of the account, like a wrong password
 (attempts.py): parallel guesses are bounded by the same lockout, and the lock is shared.
 """
 
@@ -17,15 +19,16 @@ from flask_babel import gettext as _
 
 from ..errors import (Forbidden, InvalidInput, NotFound, ReauthenticationRequired,
                       SecondFactorRequired, WrongFactorCode)
-from . import attempts, audit, mail, recovery_codes, tokens, totp
+from . import attempts, audit, mail, passkeys, recovery_codes, tokens, totp
 
-TOTP, RECOVERY_CODE = "totp", "recovery_code"
-ORDER = (TOTP,)  # strongest first; "passkey" goes in front when passkeys come
+PASSKEY, TOTP, RECOVERY_CODE = "passkey", "totp", "recovery_code"
+ORDER = (PASSKEY, TOTP)  # strongest first
 
 
 def enrolled(user):
     """The user's factors, strongest first (recovery codes are not a factor of their own)."""
-    return [kind for kind in ORDER if kind == TOTP and totp.factor(user) is not None]
+    have = {PASSKEY: lambda: passkeys.count(user) > 0, TOTP: lambda: totp.factor(user) is not None}
+    return [kind for kind in ORDER if have[kind]()]
 
 
 def second_step(user):
@@ -35,8 +38,10 @@ def second_step(user):
 
 
 def alternatives(user, step):
-    """What else the second step accepts: a recovery code while any is left."""
-    return [RECOVERY_CODE] if step != RECOVERY_CODE and recovery_codes.remaining(user) else []
+    """What else the second step accepts: the app beside a passkey, a recovery code while any
+    is left."""
+    others = [TOTP] if step == PASSKEY and totp.factor(user) is not None else []
+    return others + ([RECOVERY_CODE] if step != RECOVERY_CODE and recovery_codes.remaining(user) else [])
 
 
 def overview(user):
@@ -45,14 +50,19 @@ def overview(user):
     app = {"enrolled": row is not None}
     if row is not None:
         app.update(created_at=row.created_at, last_used_at=row.last_used_at)
-    return {"totp": app, "recovery_codes_remaining": recovery_codes.remaining(user),
-            "second_step": second_step(user)}
+    return {"totp": app, "passkeys": [passkeys.describe(row) for row in passkeys.of(user)],
+            "recovery_codes_remaining": recovery_codes.remaining(user), "second_step": second_step(user)}
 
 
 # --- sign-in ----------------------------------------------------------------------------------
-def verify(user, totp_code=None, recovery_code=None):
-    """Check the app code (or a recovery code) of a pending second step inside an attempt slot
-    of the account. Returns what the step used and, for a recovery code, how many are left."""
+def verify(user, totp_code=None, recovery_code=None, passkey=None):
+    """Check the answer of a pending second step inside an attempt slot of the account: a
+    passkey (challenge_id, credential, the step it is bound to), the app's code or a recovery
+    code. Returns what the step used and, for a recovery code, how many are left."""
+    if passkey is not None and passkey[0] and passkey[1]:
+        _owner, row = passkeys.authenticate(passkey[0], passkey[1], passkeys.SECOND_STEP, user=user, step=passkey[2])
+        audit.record("factor.used", user=user, detail={"kind": PASSKEY, "passkey": row.id})
+        return {"used": PASSKEY}
     if not totp_code and not recovery_code:
         raise InvalidInput({"totp": [_("Please enter the 6-digit code from your authenticator app.")]}, status=400)
     slot = attempts.reserve(f"u{user.id}")  # AccountLocked while locked or all tries in flight
@@ -119,10 +129,33 @@ def remove_app(user, password=None, password_at=None):
     mail.security_alert(user, "factor_removed", factor="totp")
 
 
+def add_passkey(user, challenge_id, credential, name, bound):
+    """Finish registering a passkey; the owner is told. Returns (the passkey as listed, the
+    first set of recovery codes or None), as confirm_app."""
+    row = passkeys.register(user, challenge_id, credential, name, bound)
+    mail.security_alert(user, "passkey_added", passkey_name=row.name)
+    return passkeys.describe(row), recovery_codes.first_set(user)
+
+
+def rename_passkey(user, passkey_id, name):
+    return passkeys.describe(passkeys.rename(user, passkey_id, name))
+
+
+def remove_passkey(user, passkey_id, password=None, password_at=None):
+    """Remove a passkey after a recent password (or passkey) confirmation; the owner is told.
+    With no factor left, the recovery codes go too."""
+    passkeys.one(user, passkey_id)  # 404 before asking for the password
+    _confirm_password(user, password, password_at)
+    name = passkeys.remove(user, passkey_id)
+    if not enrolled(user):
+        recovery_codes.void(user)
+    mail.security_alert(user, "passkey_removed", passkey_name=name)
+
+
 def regenerate_codes(user, password=None, password_at=None):
     """A new set of recovery codes (the old ones stop working) for a user with a factor."""
     if not enrolled(user):
-        raise NotFound(_("Recovery codes come with an authenticator app. Set one up first."))
+        raise NotFound(_("Recovery codes come with a passkey or an authenticator app. Set one up first."))
     _confirm_password(user, password, password_at)
     return recovery_codes.generate(user)
 
@@ -152,6 +185,7 @@ def reset_by_admin(user, actor, factor_at=None, totp_code=None, recovery_code=No
     elif time.time() - float(factor_at or 0) > current_app.config["REAUTH_SECONDS"]:
         raise SecondFactorRequired(_("Enter a code from your own authenticator app to confirm it is you."))
     totp.remove(user)
+    passkeys.remove_all(user)
     recovery_codes.void(user)
     tokens.end_all(user)
     audit.record("admin.factors_reset", user=user, actor=actor, detail={"removed": removed})

@@ -42,8 +42,9 @@ def claims(user):
 
 
 def is_strong(method, steps):
-    """A sign-in that involved the password or passed a second step (not an emailed code alone)."""
-    return method == "password" or steps > 1
+    """A sign-in that involved the password or a passkey, or passed a second step (not an
+    emailed code alone)."""
+    return method in ("password", "passkey") or steps > 1
 
 
 def original_url(headers):

@@ -12,8 +12,9 @@ Which steps a sign-in takes (docs/security.md has the matrix):
     new_device (new)      password     emailed code
     new_device (new)      code         password
 
-With an authenticator app enrolled (factors.py), every password or code sign-in asks for the
-app instead, in every mode, a recovery code accepted in its place; after a code the session
+With a passkey or an authenticator app enrolled (factors.py), every password or code sign-in
+asks for the strongest of them instead (passkey, then app), in every mode, a recovery code (and
+beside a passkey the app) accepted in its place; after a code the session
 still counts as a code-only one (the password is asked before security changes).
 
 A challenge is a random id (its hash keys the Redis record) naming the user, his auth epoch
@@ -33,17 +34,19 @@ from ..errors import CodeExpired, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import attempts, audit, codes, devices, factors, mail, metrics, sendlimits
+from . import attempts, audit, codes, devices, factors, mail, metrics, passkeys, sendlimits
 from .validation import mask_email, normalize_code
 
-CODE, PASSWORD, TOTP = "code", "password", factors.TOTP
+CODE, PASSWORD, TOTP, PASSKEY = "code", "password", factors.TOTP, factors.PASSKEY
+FACTORS = (TOTP, PASSKEY)
+FULL = ("password", "passkey")  # sessions that count as password-confirmed (not code-only)
 
 
 @dataclass
 class SignedIn:
     user: User
     device_token: str
-    method: str = "password"  # "code" for a code-only sign-in
+    method: str = "password"  # "code" for a code-only sign-in, "passkey" for a passkey alone
     recovery_codes_remaining: int | None = None  # set when a recovery code was used
     factor: str | None = None  # the second factor this sign-in passed (totp, recovery_code, passkey)
     steps: int = 1  # 2 after a second step (a strong sign-in for forward-auth's fresh=N hosts)
@@ -83,7 +86,7 @@ def start(user, step, first="password", device_token=None):
     the send limits). An app step keeps a known `device_token` for the end of the sign-in."""
     challenge = secrets.token_urlsafe(32)
     record = {"uid": user.id, "epoch": user.auth_epoch, "at": time.time(), "step": step, "first": first}
-    if step == TOTP and devices.is_known(user, device_token):
+    if step in FACTORS and devices.is_known(user, device_token):
         record["device"] = device_token
     if step == CODE:
         sendlimits.charge_send(user.email, client_net(), "second_factor")
@@ -93,10 +96,19 @@ def start(user, step, first="password", device_token=None):
         mail.send_code("second_factor", user.email, account=mail.IF_ACCOUNT)
     audit.record("login.second_factor", user=user, detail={"step": _STARTED[step]})
     return SecondFactorChallenge(challenge, mask_email(user.email), keys.challenge_ttl(), step,
-                                 tuple(factors.alternatives(user, step)) if step == TOTP else ())
+                                 tuple(factors.alternatives(user, step)) if step in FACTORS else ())
 
 
-_STARTED = {CODE: "code_sent", PASSWORD: "password_required", TOTP: "app_required"}
+_STARTED = {CODE: "code_sent", PASSWORD: "password_required", TOTP: "app_required", PASSKEY: "passkey_required"}
+
+
+def passkey_options(challenge):
+    """WebAuthn options for a pending passkey step (each answer uses its challenge up: a new
+    try asks again). Bound to this second step: no other sign-in can use them."""
+    user, step, _first, _device = _pending(challenge)
+    if step != PASSKEY:
+        raise InvalidInput(message=_("This step does not ask for a passkey."), status=400)
+    return passkeys.authentication_options(passkeys.SECOND_STEP, user, step=crypto.token_hash(challenge))
 
 
 def _pending(challenge):
@@ -110,12 +122,20 @@ def _pending(challenge):
     return user, record.get("step", CODE), record.get("first", "password"), record.get("device")
 
 
-def complete(challenge, code=None, password=None, totp=None, recovery_code=None):
-    """Finish a sign-in with the step its challenge is waiting for; returns SignedIn."""
+def complete(challenge, code=None, password=None, totp=None, recovery_code=None, passkey=None):
+    """Finish a sign-in with the step its challenge is waiting for; returns SignedIn.
+    `passkey`: (challenge_id, credential) answering passkey_options."""
     user, step, first, device = _pending(challenge)
     used = {}
-    if step == TOTP:
-        used = factors.verify(user, totp, recovery_code)
+    if step in FACTORS:
+        if step == TOTP and passkey:
+            raise InvalidInput({"totp": [_("Please enter the 6-digit code from your authenticator app.")]}, status=400)
+        answer = (*passkey, crypto.token_hash(challenge)) if passkey and all(passkey) else None
+        if step == PASSKEY and not (answer or totp or recovery_code):
+            raise InvalidInput({"credential": [_("Please confirm with your passkey.")]}, status=400)
+        if step == PASSKEY and totp and TOTP not in factors.alternatives(user, step):
+            raise InvalidInput({"totp": [_("No authenticator app is set up.")]}, status=400)
+        used = factors.verify(user, totp, recovery_code, passkey=answer)
     elif step == CODE:
         if not code:
             raise InvalidInput({"code": [_("Please enter the 6-digit code from the email.")]}, status=400)
@@ -128,7 +148,7 @@ def complete(challenge, code=None, password=None, totp=None, recovery_code=None)
     if not redis_client.delete(keys.challenge(crypto.token_hash(challenge))):
         raise CodeExpired()
     audit.record("login.second_factor", user=user, detail={"step": f"{used.get('used', step)}_passed"})
-    if step == TOTP:  # the session is what the first step made it: a code alone stays code-only
+    if step in FACTORS:  # the session is what the first step made it: a code alone stays code-only
         result = signed_in(user, device or _new_device(user), first, via=f"{first}+{used['used']}")
         result.recovery_codes_remaining = used.get("recovery_codes_remaining")
         result.factor = used["used"]
@@ -152,6 +172,7 @@ def resend(challenge):
     user, step, _first, _device = _pending(challenge)
     if step != CODE:
         raise InvalidInput(message=_("This step asks for your password, not a code.") if step == PASSWORD
+                           else _("This step asks for your passkey; no mail is sent.") if step == PASSKEY
                            else _("This step asks for the code from your authenticator app; no mail is sent."),
                            status=400)
     sendlimits.charge_send(user.email, client_net(), "second_factor")

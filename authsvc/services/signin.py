@@ -13,8 +13,8 @@ from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput, Reauth
 from ..extensions import db, redis_client
 from ..models import User
 from ..requestinfo import client_net
-from . import (attempts, audit, captcha, codes, devices, factors, mail, metrics, passwords, second_step,
-               sendlimits, tokens)
+from . import (attempts, audit, captcha, codes, devices, factors, mail, metrics, passkeys, passwords,
+               second_step, sendlimits, tokens)
 from .validation import normalize_code, normalize_email, normalize_login
 
 SignedIn, SecondFactorChallenge = second_step.SignedIn, second_step.SecondFactorChallenge
@@ -100,10 +100,35 @@ def is_locked(user):
     return lock_remaining(f"u{user.id}") > 0
 
 
-def complete_second_factor(challenge, code=None, password=None, totp=None, recovery_code=None):
-    """Finish a sign-in with its second step (an emailed code, the password after a code, or
-    the authenticator app / a recovery code)."""
-    return second_step.complete(challenge, code=code, password=password, totp=totp, recovery_code=recovery_code)
+def complete_second_factor(challenge, code=None, password=None, totp=None, recovery_code=None, passkey=None):
+    """Finish a sign-in with its second step (an emailed code, the password after a code, a
+    passkey, the authenticator app or a recovery code)."""
+    return second_step.complete(challenge, code=code, password=password, totp=totp, recovery_code=recovery_code,
+                                passkey=passkey)
+
+
+def second_step_passkey_options(challenge):
+    return second_step.passkey_options(challenge)
+
+
+# --- passkey sign-in: a whole sign-in, phishing-resistant, no password and no second step ----
+def passkey_options():
+    """Options for any discoverable passkey of this site (no login name: the passkey says who)."""
+    return passkeys.authentication_options(passkeys.SIGN_IN)
+
+
+def passkey_login(challenge_id, credential, device_token=None):
+    """Sign in with a passkey alone (user verification on the device makes it two factors in
+    itself); the lockout, deactivation and audit apply as to a password. Returns SignedIn."""
+    try:
+        user, row = passkeys.authenticate(challenge_id, credential, passkeys.SIGN_IN)
+    except AccountLocked:
+        metrics.LOGINS.labels("passkey", "locked").inc()
+        raise
+    audit.record("factor.used", user=user, detail={"kind": "passkey", "passkey": row.id, "stage": "sign_in"})
+    result = second_step.signed_in(user, _recognise_device(user, device_token), "passkey")
+    result.factor = "passkey"  # phishing-resistant on its own: counts as a fresh second factor
+    return result
 
 
 def resend_second_factor(challenge):
@@ -151,6 +176,31 @@ def sign_out(user, kind, token_hash=None):
     if token_hash:
         tokens.revoke(user.id, token_hash, "api")
     audit.record("logout", user=user, detail={"kind": kind})
+
+
+def has_passkeys(user):
+    return bool(passkeys.of(user))
+
+
+def confirm_passkey_options(user):
+    """Options for confirming it is the signed-in user with one of his passkeys (instead of the
+    password before a sensitive change)."""
+    if not passkeys.of(user):
+        raise InvalidInput(message=_passkey_none(), status=400)
+    return passkeys.authentication_options(passkeys.CONFIRM, user, uid=user.id)
+
+
+def confirm_with_passkey(user, challenge_id, credential):
+    """A fresh passkey use in place of the password (the lockout applies alike)."""
+    _owner, row = passkeys.authenticate(challenge_id, credential, passkeys.CONFIRM, user=user, uid=user.id)
+    audit.record("reauth.passkey", user=user, detail={"passkey": row.id})
+    return True
+
+
+def _passkey_none():
+    from flask_babel import gettext as _
+
+    return _("No passkey is set up.")
 
 
 def reauthenticate(user, password):

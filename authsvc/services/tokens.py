@@ -31,7 +31,7 @@ def issue_api_token(user, method="password", factor=None):
     now = time.time()
     meta = {"uid": str(user.id), "epoch": user.auth_epoch, "method": method, "created": now,
             "last_seen": now, "ip": client_ip(), "ua": user_agent(),
-            "password_at": now if method == "password" else 0, "factor_at": now if factor else 0}
+            "password_at": now if method in ("password", "passkey") else 0, "factor_at": now if factor else 0}
     ttl = keys.api_token_ttl()
     pipe = redis_client.pipeline(transaction=False)
     pipe.set(keys.api_token(digest), json.dumps({"meta": meta}), ex=ttl)

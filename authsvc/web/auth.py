@@ -13,7 +13,8 @@ from ..services import code_clock, factors, forward_auth, signin
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .code_request import code_request_page
-from .forms import AppCodeForm, CodeForm, EmptyForm, LoginForm, ReauthForm, RecoveryCodeForm
+from .forms import (AppCodeForm, CodeForm, EmptyForm, LoginForm, PasskeyAnswerForm, PasskeySignInForm, ReauthForm,
+                    RecoveryCodeForm)
 
 bp = Blueprint("auth", __name__)
 DEVICE_COOKIE = "authsvc_device"
@@ -78,7 +79,8 @@ def _finish_or_next_step(result, remember, target):
 def _login_page(form, status=200, locked=False):
     need_captcha = session.get("login_captcha") or signin.captcha_needed()
     return render_template("auth/login.html", form=form, need_captcha=need_captcha, locked=locked,
-                           return_host=forward_auth.return_host(form.next.data)), status
+                           return_host=forward_auth.return_host(form.next.data),
+                           passkey_form=PasskeySignInForm(next=form.next.data)), status
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
@@ -87,7 +89,10 @@ def second_factor():
     pending = session.get("mfa")
     if not pending:
         return redirect(url_for("auth.login"))
-    if pending.get("step") == "totp":
+    use = request.args.get("use")
+    if pending.get("step") == "passkey" and use not in ("app", "recovery"):
+        return _passkey_step(pending)
+    if pending.get("step") in ("totp", "passkey"):
         return _app_step(pending)
     password_step = pending.get("step") == "password"
     form = ReauthForm() if password_step else CodeForm()
@@ -114,9 +119,27 @@ def _complete_step(form, pending, answer):
     return result, 200
 
 
+def _passkey_step(pending):
+    """A passkey (static/js/passkeys.js gets the options and posts the answer here)."""
+    from .passkeys import answer_of, take
+
+    form = PasskeyAnswerForm()
+    status = 200
+    if form.validate_on_submit():
+        result, status = _complete_step(form, pending, {"passkey": (take("second_step"), answer_of(form))})
+        if result is not None:
+            return _finish(result, pending.get("remember"), pending.get("next"))
+    alternatives = pending.get("alternatives", [])
+    return render_template("auth/second_factor_passkey.html", form=form, can_app="totp" in alternatives,
+                           can_recover="recovery_code" in alternatives), status
+
+
 def _app_step(pending):
-    """The authenticator app's code, or (?use=recovery) a recovery code in its place."""
+    """The authenticator app's code, or (?use=recovery) a recovery code in its place; beside a
+    passkey step (?use=app) the app's code."""
     recovery = request.args.get("use") == "recovery" and "recovery_code" in pending.get("alternatives", [])
+    if pending.get("step") == "passkey" and not recovery and "totp" not in pending.get("alternatives", []):
+        return redirect(url_for("auth.second_factor"))
     form = RecoveryCodeForm() if recovery else AppCodeForm()
     status = 200
     if form.validate_on_submit():
@@ -130,7 +153,8 @@ def _app_step(pending):
                         num=result.recovery_codes_remaining), "info")
             return response
     return render_template("auth/second_factor_app.html", form=form, recovery=recovery,
-                           can_recover="recovery_code" in pending.get("alternatives", [])), status
+                           can_recover="recovery_code" in pending.get("alternatives", []),
+                           passkey_step=pending.get("step") == "passkey"), status
 
 
 @bp.post("/login/verify/resend")
@@ -209,4 +233,6 @@ def reauthenticate():
             session["password_at"] = session["strong_at"] = time.time()
             session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
-    return render_template("auth/reauthenticate.html", form=form, locked=locked), status
+    return render_template("auth/reauthenticate.html", form=form, locked=locked,
+                           passkey_form=PasskeySignInForm(next=form.next.data),
+                           has_passkey=bool(signin.has_passkeys(current_user))), status

@@ -42,7 +42,7 @@ def start_browser_session(user, method, remember=False, steps=1, factor=None):
     login_user(user, remember=False)
     now = time.time()
     session["auth_method"] = method
-    session["password_at"] = now if method == "password" else 0
+    session["password_at"] = now if method in ("password", "passkey") else 0
     session["factor_at"] = now if factor else 0
     session["strong_at"] = now if forward_auth.is_strong(method, steps) else 0
     session["fwd"] = forward_auth.claims(user)
@@ -117,7 +117,7 @@ def redirect_signed_in():
 
 def password_recently_confirmed():
     """False for a session signed in by emailed code alone until the password is entered."""
-    if session.get("auth_method") == "password":
+    if session.get("auth_method") in ("password", "passkey"):  # a passkey sign-in is as strong
         return True
     return time.time() - float(session.get("password_at") or 0) < current_app.config["REAUTH_SECONDS"]
 

@@ -106,13 +106,29 @@ class OwnFactorForm(FlaskForm):
         "placeholder": "000000"})
 
 
+class PasskeyAnswerForm(FlaskForm):
+    """What static/js/passkeys.js posts: the browser's credential as JSON."""
+
+    credential = HiddenField()
+
+
+class PasskeySignInForm(PasskeyAnswerForm):
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+
+
+class PasskeyNameForm(PasskeyAnswerForm):
+    name = StringField(_l("Name"), render_kw={**REQUIRED, "maxlength": 64, "autocomplete": "off"})
+
+
 class EmptyForm(FlaskForm):
     """A button that changes state: the form exists for its CSRF token."""
 
 
 class LoginForm(FlaskForm):
+    # "webauthn": the browser's autofill offers this site's passkeys too (conditional UI)
     login = StringField(_l("Email or username"), render_kw={
-        **REQUIRED, "autocomplete": "username", "maxlength": 254, "autocapitalize": "none"})
+        **REQUIRED, "autocomplete": "username webauthn", "maxlength": 254, "autocapitalize": "none"})
     password = _password(_l("Password"), "current-password")
     remember = BooleanField(_l("Keep me signed in on this device"))
     captcha = _captcha()

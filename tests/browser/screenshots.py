@@ -139,3 +139,30 @@ def test_screenshots(new_context, inbox, admin, fresh_ip, request):
                            ("admin-audit", "/admin/audit")):
             each.goto(path)
             shoot(each, name, width)
+
+
+def test_passkey_screenshots(new_context, make_user):
+    """The passkey pages (issue 13): add one, the recovery codes it brings, the account's list,
+    the login page with its passkey button. Only this: pytest tests/browser/screenshots.py -k passkey"""
+    from .test_passkeys import password_sign_in, virtual_authenticator
+
+    assert cjk_font_installed(), "no CJK font: apt-get install -y fonts-noto-cjk (else 中文 shows as boxes)"
+    OUT.mkdir(parents=True, exist_ok=True)
+    person = make_user(prefix="zhang")
+    context = new_context(**WIDTHS["phone"])
+    page = context.new_page()
+    virtual_authenticator(context, page)
+    password_sign_in(page, person["username"])
+    page.goto("/account/passkeys/new")
+    page.get_by_label(zh("Name")).fill("MacBook")
+    shoot(page, "passkey-add", "phone")
+    page.get_by_role("button", name=zh("Create passkey")).click()
+    expect(page.get_by_role("heading", name=zh("Your recovery codes"))).to_be_visible()
+    shoot(page, "recovery-codes", "phone")
+    page.goto("/account")
+    page.locator("#passkeys").scroll_into_view_if_needed()
+    page.locator("#passkeys").screenshot(path=str(OUT / "account-passkeys-phone.png"), animations="disabled")
+    desktop = new_context(**WIDTHS["desktop"]).new_page()
+    desktop.goto("/login")
+    expect(desktop.get_by_role("button", name=zh("Sign in with a passkey"))).to_be_visible()
+    shoot(desktop, "login-passkey", "desktop")

@@ -112,9 +112,12 @@ class Stack:
         return self.wait_ready(self.spawn_web(name, **settings))
 
     def spawn_web(self, name, **settings):
-        """`gunicorn -c gunicorn.conf.py wsgi:app`, one worker, on a free localhost port."""
+        """`gunicorn -c gunicorn.conf.py wsgi:app`, one worker, on a free localhost port.
+
+        Visited as http://localhost:…, not 127.0.0.1: WebAuthn takes the relying-party id from
+        PUBLIC_URL's host and refuses IP addresses (localhost is a secure context too)."""
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://localhost:{port}"
         runtime = self.folder / f"{name}-run"  # its own control socket, not ~/.gunicorn/gunicorn.ctl
         runtime.mkdir(mode=0o700)
         extra = {k: str(v) for k, v in settings.items()}

@@ -28,6 +28,8 @@ ALERT_TITLES = {
     "deactivated": lambda: _("Your account was deactivated"),
     "factor_added": lambda: _("An authenticator app was added to your account"),
     "factor_removed": lambda: _("The authenticator app was removed from your account"),
+    "passkey_added": lambda: _("A passkey was added to your account"),
+    "passkey_removed": lambda: _("A passkey was removed from your account"),
     "recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
     "factors_reset": lambda: _("An administrator removed the second factors of your account"),
     "generic": lambda: _("Security notice for your account"),
