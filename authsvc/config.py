@@ -82,6 +82,11 @@ SETTINGS = {
     "INVITE_FAILURES_PER_HOUR": (int, 20),
     # rate limiting (Flask-Limiter's own switch; also switches off the send limits)
     "RATELIMIT_ENABLED": (bool, True),
+    # a client network answered 429/423 IP_BLOCK_AFTER times within IP_BLOCK_WINDOW seconds is
+    # refused everywhere for IP_BLOCK_SECONDS (0: never blocked automatically)
+    "IP_BLOCK_AFTER": (int, 30),
+    "IP_BLOCK_WINDOW": (int, 600),
+    "IP_BLOCK_SECONDS": (int, 900),
     # mail
     "MAIL_SERVER": (str, None),  # unset: the dev outbox
     "MAIL_PORT": (int, 465),

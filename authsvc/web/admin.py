@@ -165,3 +165,5 @@ def audit_log():
     items, total = audit_search.page(statement, page)
     return render_template("admin/audit.html", items=items, total=total, page=page, per_page=50,
                            typed=typed, filters=filters)
+
+from . import admin_blocks  # noqa: E402,F401  (its routes join this blueprint)
