@@ -46,7 +46,7 @@ def test_document_is_valid_openapi_3_1(client):
 
 def test_every_route_is_in_the_document_with_its_path_parameters(client):
     doc = served(client)
-    assert len([op for item in doc["paths"].values() for op in item]) == 42  # + 5 for second factors, + 1 admin reset (issue 13), + 3 IP blocks
+    assert len([op for item in doc["paths"].values() for op in item]) == 43  # + 5 for second factors, + 1 admin reset (issue 13), + 3 IP blocks, + clear-codes
     deactivate = doc["paths"]["/admin/users/{user_id}/deactivate"]["post"]
     assert deactivate["parameters"] == [{"name": "user_id", "in": "path", "required": True, "schema": {
         "type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]

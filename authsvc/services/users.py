@@ -62,6 +62,32 @@ def deactivate(user, actor):
     return user
 
 
+def locked_ids(items):
+    """Ids of the accounts in `items` whose password sign-in is locked now (one round trip)."""
+    return {user.id for user, locked in zip(items, signin.are_locked(items)) if locked}
+
+
+def clear_pending_codes(user, actor):
+    """Delete every emailed code the account has outstanding (sign-in, reset, second step, and
+    the email change with its pending new address): a code that went to the wrong place or
+    that the owner reports stops working at once. Returns how many there were; audited."""
+    from .. import crypto, keys
+    from ..extensions import redis_client
+    from . import recovery
+
+    owned = [keys.code(purpose, crypto.address_id(user.email)) for purpose in ("login", "reset", "second_factor")]
+    new_email = recovery.pending_email(user)
+    if new_email:
+        owned.append(keys.code("change_email", crypto.address_id(new_email)))
+    pipe = redis_client.pipeline(transaction=True)
+    for key in owned:
+        pipe.delete(key)
+    pipe.delete(keys.pending_email_change(user.id))
+    cleared = sum(pipe.execute()[:-1])
+    audit.record("admin.codes_cleared", user=user, actor=actor, detail={"cleared": cleared})
+    return user
+
+
 def activate(user, actor):
     user.active = True
     audit.record("admin.user_activated", user=user, actor=actor)
