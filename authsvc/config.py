@@ -206,6 +206,8 @@ def finalise(config, instance_path):
     _check_factor_keys(config.get("FACTOR_KEYS"))
     if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
         raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
+    if config["IP_BLOCK_AFTER"] < 0 or config["IP_BLOCK_WINDOW"] < 1 or config["IP_BLOCK_SECONDS"] < 1:
+        raise RuntimeError("IP_BLOCK_AFTER must be 0 or more, IP_BLOCK_WINDOW and IP_BLOCK_SECONDS 1 or more")
     _check_urls(config, env)
     if env == PRODUCTION and config["BCRYPT_ROUNDS"] < 10:
         raise RuntimeError("BCRYPT_ROUNDS below 10 is refused in production")

@@ -209,3 +209,36 @@ def test_redis_down_answers_503_not_500_and_health_stays_up(make_service, tmp_pa
         assert client.get("/healthz", environ_base={"REMOTE_ADDR": BAD}).status_code == 200
     finally:
         own_redis.stop()
+
+
+def test_code_send_limits_and_lockouts_count_too(make_service):
+    """Whichever limit refuses (a send limit on the API, a lockout on the sign-in page), the
+    refusals add up to the automatic block."""
+    service = make_service(IP_BLOCK_AFTER=3, IP_BLOCK_WINDOW=60, IP_BLOCK_SECONDS=60,
+                           SEND_LIMIT_PER_IP="1 per hour", LOGIN_CAPTCHA="never", LOGIN_LOCKOUT_THRESHOLD=1)
+    api, ip = service.api, "192.0.2.200"
+    service.register_user()
+    sends = [api.post("/login-codes", ip=ip, json={"email": f"x{i}@example.com", **api.captcha(ip=ip)}).status_code
+             for i in range(3)]
+    assert sends == [202, 429, 429]
+    page = service.app.test_client()
+    page.environ_base["REMOTE_ADDR"] = ip
+    from .support import Browser
+
+    browser = Browser(page)
+    locked = browser.submit("/login", {"login": "alice", "password": "wrong password!"})
+    assert locked.status_code == 423  # the wrong password that locks (threshold 1): the third refusal
+    blocked = api.post("/captcha", ip=ip)
+    assert blocked.status_code == 429 and "网络" in blocked.get_json()["error"]["message"]
+    [(detail, _actor)] = audit_rows(service.app, "ip.blocked")
+    assert detail["last_status"] == 423
+
+
+def test_ip_block_after_zero_switches_automatic_blocks_off(make_service, base_config):
+    from authsvc import create_app
+
+    service = blocking_service(make_service, IP_BLOCK_AFTER=0)
+    hammer(service.api, BAD, 8)
+    assert service.api.get("/me", ip=BAD).status_code == 401
+    with pytest.raises(RuntimeError, match="IP_BLOCK_WINDOW"):
+        create_app(dict(base_config, IP_BLOCK_WINDOW=0))
