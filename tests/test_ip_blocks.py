@@ -185,12 +185,19 @@ def test_admin_page_adds_and_lifts(app, browser):
     refused = browser.submit("/admin/ip-blocks", {"network": "192.0.2.0/24", "reason": "x", "hours": 1})
     text = refused.get_data(as_text=True)
     assert refused.status_code == 409 and "包含您自己的地址 192.0.2.8" in text and 'name="confirm"' in text
+    confirmed = browser.submit("/admin/ip-blocks", {"network": "192.0.2.0/24", "reason": "on purpose",
+                                                     "hours": 1, "confirm": "y"}, page="/admin")
+    assert confirmed.status_code == 302
+    # his session's pages are refused now too (the check rides on the session read)
+    locked_out = browser.get("/admin/ip-blocks")
+    assert locked_out.status_code == 429 and "来自您所在网络的请求过多" in locked_out.get_data(as_text=True)
     browser.client.environ_base.pop("REMOTE_ADDR")
+    assert "192.0.2.0/24" in browser.get("/admin/ip-blocks").get_data(as_text=True)
     block_id = re.search(r'/admin/ip-blocks/([0-9a-f]+)/lift', listing).group(1)
     lifted = browser.submit(f"/admin/ip-blocks/{block_id}/lift", {}, page="/admin/ip-blocks")
     assert lifted.status_code == 302
     after = browser.get("/admin/ip-blocks").get_data(as_text=True)
-    assert "已解除对 198.51.100.7/32 的封禁" in after and "目前没有被封禁的网络" in after
+    assert "已解除对 198.51.100.7/32 的封禁" in after and "192.0.2.0/24" in after
 
 
 def test_redis_down_answers_503_not_500_and_health_stays_up(make_service, tmp_path):

@@ -113,16 +113,41 @@ def _redis_keys():
     return [keys.IP_BLOCK_NETS, keys.IP_BLOCK_LENGTHS, keys.IP_BLOCKS]
 
 
-def check():
-    """Raise IpBlocked when the client's network is blocked (one round trip; no SQL)."""
+def _check_args():
+    """The check script's arguments for this request, or None when it is not checked."""
     from flask import request
 
     if request.path.startswith(EXEMPT_PATHS):
-        return
+        return None
     found = _address_bits(client_ip() or "")
-    if found is None:
-        return
-    wait_ms = int(redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=list(found)))
+    return list(found) if found else None
+
+
+def queue_check(pipe):
+    """Add this request's check to a pipeline that another read of the request sends anyway
+    (the session store's): the check then costs no round trip of its own. Call checked()
+    with the pipeline's answer for it; returns False when nothing was queued."""
+    args = _check_args()
+    if args is None:
+        return False
+    redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=args, client=pipe)
+    return True
+
+
+def checked(wait_ms):
+    """Remember a check queued on a pipeline (queue_check) for check()."""
+    g.ip_block_wait_ms = int(wait_ms)
+
+
+def check():
+    """Raise IpBlocked when the client's network is blocked: the answer the session read
+    brought (queue_check), else one round trip of its own. No SQL."""
+    wait_ms = g.pop("ip_block_wait_ms", None)
+    if wait_ms is None:
+        args = _check_args()
+        if args is None:
+            return
+        wait_ms = int(redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=args))
     if wait_ms > 0:
         g.ip_blocked = True
         raise IpBlocked(wait_ms / 1000)
