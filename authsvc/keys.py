@@ -1,7 +1,9 @@
 """Every Redis key name and its TTL, in one place.
 
-Per-person and secret-bearing keys all expire. Only the mail queue's structures and the
-delivery counters live on (they hold message ids and numbers, never a secret).
+Per-person and secret-bearing keys all expire. Only the mail queue's structures, the
+delivery counters (message ids and numbers, never a secret) and the blocked-network hashes
+live on; an entry of those ends with its block (the check ignores it from then on, and it is
+removed when the list is read or the next automatic block is made).
 Addresses never appear in key names: `addr` is a keyed hash of the normalised address.
 """
 

@@ -24,70 +24,12 @@ from ..extensions import redis_client
 from ..requestinfo import client_ip, client_net
 from ..timefmt import to_moment
 from . import audit, metrics
+from .ipblock_scripts import BLOCK_LUA, CHECK_LUA, LIFT_LUA
 from .validation import has_control_chars
 
 MAX_HOURS = 24 * 365
 MIN_PREFIX = {4: 8, 6: 16}  # wider networks are refused: a typo must not block a continent
 EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/static/")
-
-# KEYS: nets, lengths. ARGV: family ('4' | '6'), the address as a bit string.
-# Returns the longest remaining block in ms (0: not blocked).
-CHECK_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local wait = 0
-for _, entry in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local family, length = string.match(entry, '^(%d)/(%d+)$')
-  if family == ARGV[1] then
-    local held = redis.call('HGET', KEYS[1], family .. '/' .. string.sub(ARGV[2], 1, tonumber(length)))
-    if held then
-      local ends = tonumber(string.match(held, ' (%d+)$'))
-      if ends - now > wait then wait = ends - now end
-    end
-  end
-end
-return wait
-"""
-
-# Put a block on one network field. KEYS: nets, lengths, records, hits (or the same nets key).
-# ARGV: field, length field, id, seconds, record JSON, mode ('set' | 'hit'), window, threshold.
-# 'hit' counts one limit answer first and blocks only at the threshold (never shortening a
-# longer block already there). Returns the id of the block it replaced, '' for none, or
-# false when nothing was blocked.
-BLOCK_LUA = """
-if ARGV[6] == 'hit' then
-  local n = redis.call('INCR', KEYS[4])
-  if n == 1 then redis.call('EXPIRE', KEYS[4], ARGV[7]) end
-  if n < tonumber(ARGV[8]) then return false end
-  redis.call('DEL', KEYS[4])
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ends = now + tonumber(ARGV[4]) * 1000
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-local replaced = ''
-if old then
-  if ARGV[6] == 'hit' and tonumber(string.match(old, ' (%d+)$')) >= ends then return false end
-  replaced = string.match(old, '^(%S+)')
-  redis.call('HDEL', KEYS[3], replaced)
-else
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ' ' .. ends)
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
-return replaced
-"""
-
-# KEYS: nets, lengths, records. ARGV: field, length field, id. Returns 1 when the record existed.
-LIFT_LUA = """
-local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held and string.match(held, '^(%S+)') == ARGV[3] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
-end
-return redis.call('HDEL', KEYS[3], ARGV[3])
-"""
-
 
 @lru_cache(maxsize=4096)
 def _address_bits(ip):
@@ -258,6 +200,7 @@ def limit_hit(status):
         return
     if created is None:
         return
+    purge_expired()  # ended blocks leave the hashes when the list is read, or now
     metrics.IP_BLOCKS.labels("auto").inc()
     audit.record("ip.blocked", "failure", detail={
         "network": record["network"], "reason": reason, "expires_at": record["expires_at"],
@@ -319,5 +262,6 @@ def describe(record):
 
 
 def active_count():
-    """Blocks recorded (the /metrics gauge; ended ones linger until the list is read)."""
-    return redis_client.hlen(keys.IP_BLOCKS)
+    """Blocks in force (the /metrics gauge; read only: the scrape writes no audit rows)."""
+    now = _iso(time.time())
+    return sum(1 for raw in redis_client.hvals(keys.IP_BLOCKS) if json.loads(raw)["expires_at"] > now)
