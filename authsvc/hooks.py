@@ -42,10 +42,11 @@ def register_hooks(app):
         return {"current_lang": locale.language if locale else "zh"}
 
     def refuse_blocked_networks():
-        """A blocked client network gets 429 everywhere (one Redis round trip, no SQL)."""
+        """A blocked client network gets 429 everywhere (no SQL; at most one Redis round trip,
+        none when the session read carried the check)."""
         ipblocks.check()
 
-    # first of all before_request hooks: a blocked client costs no limiter count, no session work
+    # first of the before-request hooks: a blocked client costs no limiter count, no view work
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_blocked_networks)
 
     @app.before_request

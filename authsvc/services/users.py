@@ -5,10 +5,11 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
 
+from .. import crypto, keys
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..extensions import db
+from ..extensions import db, redis_client
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, factors, mail, passwords, recovery_codes, signin, tokens
+from . import audit, factors, mail, passwords, recovery, recovery_codes, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
@@ -70,11 +71,9 @@ def locked_ids(items):
 def clear_pending_codes(user, actor):
     """Delete every emailed code the account has outstanding (sign-in, reset, second step, and
     the email change with its pending new address): a code that went to the wrong place or
-    that the owner reports stops working at once. Returns how many there were; audited."""
-    from .. import crypto, keys
-    from ..extensions import redis_client
-    from . import recovery
-
+    that the owner reports stops working at once. Returns the account; the audit row says
+    how many there were. (A registration's code is the pending registration's, not the
+    account's: it is not here.)"""
     owned = [keys.code(purpose, crypto.address_id(user.email)) for purpose in ("login", "reset", "second_factor")]
     new_email = recovery.pending_email(user)
     if new_email:

@@ -174,4 +174,5 @@ def audit_log():
                            event_label=audit_view.event_label, detail_fields=audit_view.detail_fields,
                            events=audit_view.EVENTS)
 
+
 from . import admin_blocks  # noqa: E402,F401  (its routes join this blueprint)
