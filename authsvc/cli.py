@@ -24,6 +24,7 @@ def register(app):
     app.cli.add_command(send_test_mail)
     app.cli.add_command(invites_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(ip_blocks_group)
 
 
 @click.command("create-admin")
@@ -158,3 +159,45 @@ def audit_prune(older_than):
         _fail(error)
     click.echo(f"deleted {deleted} events older than {days} days")
 
+
+
+ip_blocks_group = AppGroup("ip-blocks", help="Blocked client networks (automatic and by admins).")
+
+
+@ip_blocks_group.command("list")
+def ip_blocks_list():
+    """Blocks in force: id, network, kind, until (UTC), by, reason."""
+    from .services import ipblocks
+
+    for record in ipblocks.listing():
+        click.echo("\t".join((record["id"], record["network"], record["kind"], record["expires_at"],
+                              record["created_by"] or "-", record["reason"])))
+
+
+@ip_blocks_group.command("add")
+@click.argument("network")
+@click.option("--reason", required=True, help="Why (shown in the list and the audit log).")
+@click.option("--hours", default=24, show_default=True, type=int)
+def ip_blocks_add(network, reason, hours):
+    """Block an address or network (CIDR), IPv4 or IPv6."""
+    from .services import ipblocks
+
+    try:
+        record = ipblocks.add(network, reason, hours)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"blocked {record['network']} until {record['expires_at']} (id {record['id']})")
+
+
+@ip_blocks_group.command("remove")
+@click.argument("target")
+def ip_blocks_remove(target):
+    """Lift a block by its id or its network; works from the server even when the admin area
+    is out of reach (an admin who blocked his own network)."""
+    from .services import ipblocks
+
+    try:
+        record = ipblocks.lift(target, reason="lifted from the command line")
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"lifted {record['network']}")

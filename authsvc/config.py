@@ -93,6 +93,11 @@ SETTINGS = {
     "INVITE_FAILURES_PER_HOUR": (int, 20),
     # rate limiting (Flask-Limiter's own switch; also switches off the send limits)
     "RATELIMIT_ENABLED": (bool, True),
+    # a client network answered 429/423 IP_BLOCK_AFTER times within IP_BLOCK_WINDOW seconds is
+    # refused everywhere for IP_BLOCK_SECONDS (0: never blocked automatically)
+    "IP_BLOCK_AFTER": (int, 30),
+    "IP_BLOCK_WINDOW": (int, 600),
+    "IP_BLOCK_SECONDS": (int, 900),
     # mail
     "MAIL_SERVER": (str, None),  # unset: the dev outbox
     "MAIL_PORT": (int, 465),
@@ -219,6 +224,8 @@ def finalise(config, instance_path):
     _check_factor_keys(config.get("FACTOR_KEYS"))
     if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
         raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
+    if config["IP_BLOCK_AFTER"] < 0 or config["IP_BLOCK_WINDOW"] < 1 or config["IP_BLOCK_SECONDS"] < 1:
+        raise RuntimeError("IP_BLOCK_AFTER must be 0 or more, IP_BLOCK_WINDOW and IP_BLOCK_SECONDS 1 or more")
     _check_urls(config, env)
     config["FORWARD_AUTH"] = forward_rules.parse(config, env)
     if env == PRODUCTION and config["BCRYPT_ROUNDS"] < 10:

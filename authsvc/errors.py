@@ -203,6 +203,24 @@ class RateLimited(ServiceError):
         return self.extra["retry_after"]
 
 
+class IpBlocked(RateLimited):
+    """The client's network is blocked (automatically after too many limit answers, or by an
+    admin): every page and endpoint answers this until the block ends."""
+
+    def __init__(self, retry_after):
+        from flask_babel import gettext
+
+        from .timefmt import display_in
+
+        retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(retry_after, gettext(
+            "Too many requests came from your network, so it is blocked for %(when)s more, until "
+            "%(until)s. Please wait until then before trying again; requests meanwhile do not "
+            "shorten the wait. If you share this network (an office, a school) and think this is "
+            "a mistake, contact the site's support.",
+            when=humanize_seconds(retry_after), until=display_in(retry_after)))
+
+
 class RegistrationClosed(ServiceError):
     code = "forbidden"
     status = 403

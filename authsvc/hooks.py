@@ -13,7 +13,7 @@ from .errorhandlers import error_response
 from .errors import Unavailable, humanize_seconds
 from .extensions import db
 from .requestinfo import describe_device
-from .services import audit, audit_stream, metrics
+from .services import audit, audit_stream, ipblocks, metrics
 from .timefmt import display_time
 from .web.forward_auth import keep_claims_true
 
@@ -46,6 +46,14 @@ def register_hooks(app):
     def template_globals():
         locale = get_locale()
         return {"current_lang": locale.language if locale else "zh"}
+
+    def refuse_blocked_networks():
+        """A blocked client network gets 429 everywhere (no SQL; at most one Redis round trip,
+        none when the session read carried the check)."""
+        ipblocks.check()
+
+    # first of the before-request hooks: a blocked client costs no limiter count, no view work
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_blocked_networks)
 
     @app.before_request
     def start_request():
@@ -115,3 +123,12 @@ def register_hooks(app):
 
     # Runs before commit_request: the account the request loaded is still fresh (no SQL).
     app.after_request(keep_claims_true)
+
+    # After commit_request, so it runs before it: an automatic block's audit row joins the commit.
+    @app.after_request
+    def count_limit_answers(response):
+        """Every limit answer (a request limit, a send limit, a lockout) counts towards the
+        client network's automatic block (services/ipblocks.py)."""
+        if response.status_code in (423, 429):
+            ipblocks.limit_hit(response.status_code)
+        return response

@@ -1,7 +1,9 @@
 """Every Redis key name and its TTL, in one place.
 
-Per-person and secret-bearing keys all expire. Only the mail queue's structures and the
-delivery counters live on (they hold message ids and numbers, never a secret).
+Per-person and secret-bearing keys all expire. Only the mail queue's structures, the
+delivery counters (message ids and numbers, never a secret) and the blocked-network hashes
+live on; an entry of those ends with its block (the check ignores it from then on, and it is
+removed when the list is read or the next automatic block is made).
 Addresses never appear in key names: `addr` is a keyed hash of the normalised address.
 """
 
@@ -99,6 +101,19 @@ def invite_failures(ip):
 
 
 INVITE_FAILURES_TTL = 3600
+
+
+# --- blocked networks (services/ipblocks.py) ---------------------------------------------------
+IP_BLOCKS = f"{PREFIX}ipblock:records"  # hash block id -> JSON record (what admins list)
+# hash "4/<prefix bits>" or "6/<prefix bits>" -> "<block id> <expiry, epoch ms>": one field per
+# blocked network, so a request's check is one HGET per prefix length in use
+IP_BLOCK_NETS = f"{PREFIX}ipblock:nets"
+IP_BLOCK_LENGTHS = f"{PREFIX}ipblock:lengths"  # hash "4/24" -> how many blocked networks of that length
+
+
+def ip_limit_hits(net):
+    """Limit answers (429/423) one client network got in the current IP_BLOCK_WINDOW."""
+    return f"{PREFIX}ipblock:hits:{net}"
 
 
 # --- send limits (sliding logs; TTL = the window, set by the limiter script) ---------------

@@ -97,7 +97,7 @@ class RedisSessionInterface(SessionInterface):
         if not SID_RE.fullmatch(sid):
             return RedisSession()
         try:
-            raw = self._client(app).get(keys.session(token_hash(sid)))
+            raw = self._read(app, keys.session(token_hash(sid)))
         except redis.RedisError as exc:
             log.error("session store unavailable: %s", exc)
             return RedisSession(persist=False, unavailable=True)
@@ -111,6 +111,19 @@ class RedisSessionInterface(SessionInterface):
             self._client(app).delete(keys.session(token_hash(sid)))
             return RedisSession()
         return RedisSession(record.get("data"), sid=sid, meta=meta, stored=True)
+
+    def _read(self, app, key):
+        """GET the record; the blocked-network check (services/ipblocks.py) rides along in the
+        same pipeline, so a page with a session cookie makes one round trip for both."""
+        from .services import ipblocks
+
+        pipe = self._client(app).pipeline(transaction=False)
+        pipe.get(key)
+        if not ipblocks.queue_check(pipe):
+            return pipe.execute()[0]
+        raw, wait_ms = pipe.execute()
+        ipblocks.checked(wait_ms)
+        return raw
 
     def save_session(self, app, session, response):
         if not session.persist:

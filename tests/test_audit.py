@@ -99,7 +99,8 @@ def test_csv_export_is_streamed_and_safe(app, api, register_user):
     response = api.get("/admin/audit?format=csv", token=token)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    # read as Excel and Python's csv with utf-8-sig do: the byte order mark is not a character
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0][:4] == ["id", "at", "event", "outcome"]
     assert len(rows) - 1 == api.get("/admin/audit", token=token).get_json()["total"]
     assert not any(cell.startswith("=") for row in rows[1:] for cell in row)

@@ -46,12 +46,12 @@ def test_document_is_valid_openapi_3_1(client):
 
 def test_every_route_is_in_the_document_with_its_path_parameters(client):
     doc = served(client)
-    assert len([op for item in doc["paths"].values() for op in item]) == 47  # + 5 second factors, + 7 passkeys, + 1 admin reset (13), + 1 end-others (14)
+    assert len([op for item in doc["paths"].values() for op in item]) == 51  # + 5 second factors, + 7 passkeys, + 1 admin reset (13), + 1 end-others (14), + 3 IP blocks, + clear-codes (15)
     deactivate = doc["paths"]["/admin/users/{user_id}/deactivate"]["post"]
     assert deactivate["parameters"] == [{"name": "user_id", "in": "path", "required": True, "schema": {
         "type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
     assert deactivate["security"] == [{"bearerAuth": []}]
-    assert set(deactivate["responses"]) == {"200", "401", "403", "404", "503"}
+    assert set(deactivate["responses"]) == {"200", "401", "403", "404", "429", "503"}  # 429: a blocked network
 
 
 def app_with_rogue_route(make_app, view, check=True):
@@ -108,7 +108,7 @@ def test_every_error_code_is_documented():
 def test_every_body_is_the_closed_schema_of_its_views_model(client):
     bodies = [op["requestBody"]["content"]["application/json"]["schema"]
               for item in served(client)["paths"].values() for op in item.values() if "requestBody" in op]
-    assert len(bodies) == 25  # + totp confirm, totp remove, recovery codes; + 5 for passkeys; + admin reset-factors
+    assert len(bodies) == 26  # + totp confirm, totp remove, recovery codes; + 5 for passkeys; + admin reset-factors; + IP block
     assert all(schema["additionalProperties"] is False for schema in bodies)
 
 

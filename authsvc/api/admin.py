@@ -41,6 +41,8 @@ ACTIONS = {
     "activate": (users.activate, "Activate an account"),
     "unlock": (users.unlock, "Lift a sign-in lockout"),
     "send-reset": (recovery.send_reset_for, "Mail the account a reset code"),
+    "clear-codes": (users.clear_pending_codes, "Delete the account's outstanding emailed codes (sign-in, reset, "
+                    "second step, email change): one already mailed stops working"),
 }
 
 

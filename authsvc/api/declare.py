@@ -80,7 +80,7 @@ def _answer_breach(answer, response):
 
 def operation(op_id, summary, answers, *, errors=(), params=(), tag=None):
     """Declare a view's answers ({status: Answer}) and the error statuses it can answer with
-    beyond those implied by its body and authentication (503 always; a body: 400 invalid_input
+    beyond those implied by its body and authentication (503 and 429 always; a body: 400 invalid_input
     and 413; a token: 401; an admin: 403). An entry of `errors` is a status (all its codes) or
     a (status, *codes) tuple. Put it right under the route decorator."""
     def decorate(view):
@@ -93,7 +93,7 @@ def operation(op_id, summary, answers, *, errors=(), params=(), tag=None):
 
 
 def _error_map(body, auth, errors):
-    implied = [503]
+    implied = [503, (429, "rate_limited")]  # 429: a blocked client network (services/ipblocks.py)
     if body is not None:
         implied += [(400, "invalid_input"), 413]
     if auth == "user":

@@ -336,3 +336,18 @@ class Dashboard(Reply):
     today: DashboardWindow
     last_7_days: DashboardWindow = Field(alias="7d")
     users: Count
+
+
+class IpBlock(Reply):
+    id: str
+    network: Annotated[str, Field(description="CIDR; an IPv6 one is at least as wide as IPV6_LIMIT_PREFIX")]
+    kind: Literal["auto", "manual"]
+    reason: str
+    created_at: Time
+    expires_at: Time
+    created_by: Annotated[str | None, Field(description="the admin's username; null for automatic blocks")]
+
+
+class IpBlockList(Reply):
+    items: list[IpBlock]
+    total: Count

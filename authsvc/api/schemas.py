@@ -198,3 +198,10 @@ class InviteCreate(Body):
     expires: Expires
     count: Count
     code: ChosenCode
+
+
+class IpBlockCreate(Body):
+    network: text(64, "an address or CIDR, IPv4 or IPv6, e.g. 203.0.113.7, 203.0.113.0/24, 2001:db8:1:2::/64")
+    reason: text(200, "why; shown in the list and the audit log")
+    hours: optional(Annotated[int, Field(description="how long (24)", json_schema_extra={"minimum": 1, "maximum": 8760})])
+    confirm: optional(Annotated[bool, Field(description="true to block a network holding your own address")])

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..models import AuditEvent, iso, utcnow
+from ..models import AuditEvent, User, iso, utcnow
 from . import audit
 from .validation import has_control_chars
 
@@ -53,10 +53,27 @@ def filtered(event=None, email=None, ip=None, since=None, until=None):
 
 
 def from_args(args):
-    """filtered() from query-string arguments (event, email, ip, since, until)."""
-    return filtered(event=args.get("event"), email=args.get("email"), ip=args.get("ip"),
-                    since=parse_day(args.get("since"), "since"),
-                    until=parse_day(args.get("until"), "until", end=True))
+    """filtered() from query-string arguments (event, email, ip, since, until); every bad
+    filter is named at once, and an `until` before `since` is refused (it would list nothing)."""
+    problems, days = {}, {}
+    for name, end in (("since", False), ("until", True)):
+        try:
+            days[name] = parse_day(args.get(name), name, end=end)
+        except InvalidInput as error:
+            problems.update(error.fields)
+    if not problems and days["since"] and days["until"] and days["until"] <= days["since"]:
+        problems["until"] = [_("“Until” is before “From”: choose an end on or after the start.")]
+    if problems:
+        raise InvalidInput(problems, status=400)
+    return filtered(event=args.get("event"), email=args.get("email"), ip=args.get("ip"), **days)
+
+
+def actor_names(events):
+    """{user id: username} of the admins who acted in `events` (one query for a page)."""
+    ids = {e.actor_id for e in events if e.actor_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
 def page(statement, number=1, per_page=50):
@@ -67,11 +84,14 @@ def page(statement, number=1, per_page=50):
 
 
 def csv_rows(statement, batch=500):
-    """CSV text in chunks, reading the events in batches (a large export never sits in memory)."""
+    """CSV text in chunks, reading the events in batches (a large export never sits in memory).
+
+    It starts with a UTF-8 byte order mark: Excel reads a CSV without one in the machine's
+    legacy code page (GBK on a Chinese Windows) and shows the Chinese in it garbled."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    yield buffer.getvalue()
+    yield "\ufeff" + buffer.getvalue()
     last_id = None
     while True:
         chunk_statement = statement.limit(batch)

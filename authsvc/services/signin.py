@@ -100,6 +100,14 @@ def is_locked(user):
     return lock_remaining(f"u{user.id}") > 0
 
 
+def are_locked(users):
+    """is_locked for each of `users`, in one round trip (the admin's user list)."""
+    pipe = redis_client.pipeline(transaction=False)
+    for user in users:
+        pipe.ttl(keys.lockout(f"u{user.id}"))
+    return [int(ttl) > 0 or int(ttl) == -1 for ttl in pipe.execute()] if users else []
+
+
 def complete_second_factor(challenge, code=None, password=None, totp=None, recovery_code=None, passkey=None):
     """Finish a sign-in with its second step (an emailed code, the password after a code, a
     passkey, the authenticator app or a recovery code)."""

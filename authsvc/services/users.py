@@ -5,10 +5,11 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
 
+from .. import crypto, keys
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..extensions import db
+from ..extensions import db, redis_client
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, factors, forward_auth, mail, passwords, recovery_codes, signin, tokens
+from . import audit, factors, forward_auth, mail, passwords, recovery, recovery_codes, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
@@ -59,6 +60,30 @@ def deactivate(user, actor):
     tokens.end_all(user)
     audit.record("admin.user_deactivated", user=user, actor=actor)
     mail.security_alert(user, "deactivated")
+    return user
+
+
+def locked_ids(items):
+    """Ids of the accounts in `items` whose password sign-in is locked now (one round trip)."""
+    return {user.id for user, locked in zip(items, signin.are_locked(items)) if locked}
+
+
+def clear_pending_codes(user, actor):
+    """Delete every emailed code the account has outstanding (sign-in, reset, second step, and
+    the email change with its pending new address): a code that went to the wrong place or
+    that the owner reports stops working at once. Returns the account; the audit row says
+    how many there were. (A registration's code is the pending registration's, not the
+    account's: it is not here.)"""
+    owned = [keys.code(purpose, crypto.address_id(user.email)) for purpose in ("login", "reset", "second_factor")]
+    new_email = recovery.pending_email(user)
+    if new_email:
+        owned.append(keys.code("change_email", crypto.address_id(new_email)))
+    pipe = redis_client.pipeline(transaction=True)
+    for key in owned:
+        pipe.delete(key)
+    pipe.delete(keys.pending_email_change(user.id))
+    cleared = sum(pipe.execute()[:-1])
+    audit.record("admin.codes_cleared", user=user, actor=actor, detail={"cleared": cleared})
     return user
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ..errors import ServiceError
 from ..services import audit_search, factors, invites, mail, recovery, users
+from . import audit_view
 from .auth_helpers import apply_error, password_session_required
 from .forms import EmptyForm, InviteForm, OwnFactorForm
 
@@ -64,7 +65,8 @@ def user_list():
     page = _page()
     items, total = users.search(query, page)
     return render_template("admin/users.html", items=items, total=total, page=page, q=query,
-                           per_page=users.PER_PAGE, filters={"q": query} if query else {})
+                           per_page=users.PER_PAGE, filters={"q": query} if query else {},
+                           locked=users.locked_ids(items))
 
 
 @bp.get("/users/<int:user_id>")
@@ -97,6 +99,8 @@ USER_ACTIONS = {
     "unlock": (users.unlock, lambda: _("The account was unlocked.")),
     "send-reset": (lambda user, actor: recovery.send_reset_for(user, actor),
                    lambda: _("A password reset code was sent to the user.")),
+    "clear-codes": (users.clear_pending_codes,
+                    lambda: _("The account's pending codes were cleared: a code already mailed no longer works.")),
 }
 
 
@@ -123,8 +127,9 @@ def invite_list():
     status = 200
     if form.validate_on_submit():
         try:
-            created = invites.create_invites(
-                count=form.count.data or 1, uses=form.uses.data or 1,
+            created = invites.create_invites(  # an empty field means 1; a 0 is refused, never 1
+                count=1 if form.count.data is None else form.count.data,
+                uses=1 if form.uses.data is None else form.uses.data,
                 expires=form.expires.data, created_by=current_user._get_current_object(),
                 code=form.code.data or None)
         except ServiceError as error:
@@ -151,11 +156,12 @@ def invite_disable(code):
 @bp.get("/audit")
 @admin_required
 def audit_log():
-    typed = _filters(AUDIT_FILTERS)
+    typed, errors = _filters(AUDIT_FILTERS), {}
     try:
         statement, valid = audit_search.from_args(request.args), True
-    except ServiceError as error:  # explained above the unfiltered list, which the links then follow
-        apply_error(None, error)
+    except ServiceError as error:  # explained at the filters, above the unfiltered list the links then follow
+        errors = error.extra.get("fields") or {}
+        flash(error.message if errors else str(error), "error")
         statement, valid = audit_search.filtered(), False
     filters = typed if valid else {}
     if request.args.get("format") == "csv" and valid:  # a bad filter never exports everything
@@ -164,4 +170,9 @@ def audit_log():
     page = _page()
     items, total = audit_search.page(statement, page)
     return render_template("admin/audit.html", items=items, total=total, page=page, per_page=50,
-                           typed=typed, filters=filters)
+                           typed=typed, filters=filters, errors=errors, actors=audit_search.actor_names(items),
+                           event_label=audit_view.event_label, detail_fields=audit_view.detail_fields,
+                           events=audit_view.EVENTS)
+
+
+from . import admin_blocks  # noqa: E402,F401  (its routes join this blueprint)

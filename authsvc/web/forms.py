@@ -169,3 +169,11 @@ class InviteForm(FlaskForm):
                           render_kw={"type": "date"})
     code = StringField(_l("Choose the code yourself (optional)"), validators=[Optional()],
                        render_kw={"maxlength": 64})
+
+
+class IpBlockForm(FlaskForm):
+    network = StringField(_l("Address or network"), render_kw={
+        **REQUIRED, "maxlength": 64, "placeholder": "203.0.113.0/24", "autocapitalize": "none", "spellcheck": "false"})
+    reason = StringField(_l("Reason"), render_kw={**REQUIRED, "maxlength": 200})
+    hours = IntegerField(_l("For how many hours"), default=24, render_kw={"min": 1, "max": 8760})
+    confirm = BooleanField(_l("Yes, block it although it holds my own address"))

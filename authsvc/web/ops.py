@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from ..extensions import db, redis_client
-from ..services import mail, metrics
+from ..services import ipblocks, mail, metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -48,6 +48,7 @@ def prometheus():
     try:
         metrics.MAIL_QUEUE_DEPTH.set(mail.queue_depth())
         metrics.MAIL_DEAD_LETTERS.set(mail.dead_letter_count())
+        metrics.IP_BLOCKS_ACTIVE.set(ipblocks.active_count())
     except Exception:  # noqa: BLE001 - metrics must answer even when Redis does not
         pass
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -186,7 +186,7 @@ def _admin_world(make_service):
     session_id = re.search(r"/account/sessions/([0-9a-f]{16})/end",
                            admin.get("/account").get_data(as_text=True)).group(1)
     values = {"user_id": user["id"], "action": "deactivate", "code": "KEEP-ME-ALIVE", "public_id": session_id,
-              "token": unsubscribe}
+              "token": unsubscribe, "block_id": "0123456789ab", "target": "203.0.113.0/24", "passkey_id": 1}
     return service, admin, victim, token, values
 
 

@@ -129,7 +129,8 @@ def _admin_rules(app):
     return [r for r in app.url_map.iter_rules() if r.rule.startswith(("/admin", "/api/v1/admin"))]
 
 
-VALUES = {"user_id": 1, "action": "deactivate", "code": "SOME-CODE"}
+VALUES = {"user_id": 1, "action": "deactivate", "code": "SOME-CODE", "block_id": "0123456789ab",
+          "target": "203.0.113.0/24"}
 
 
 def test_item_32_every_admin_route_answers_anonymous_401_and_users_403(app, api, register_user):
