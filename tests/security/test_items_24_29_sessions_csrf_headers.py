@@ -185,7 +185,7 @@ def _admin_world(make_service):
         unsubscribe = mail.unsubscribe_url(get_user(app, username="alice")).rsplit("/", 1)[1]
     session_id = re.search(r"/account/sessions/([0-9a-f]{16})/end",
                            admin.get("/account").get_data(as_text=True)).group(1)
-    values = {"user_id": user["id"], "action": "deactivate", "code": "KEEP-ME-ALIVE", "public_id": session_id,
+    values = {"user_id": user["id"], "action": "deactivate", "code": "KEEP-ME-ALIVE", "public_id": session_id, "passkey_id": 1,
               "token": unsubscribe}
     return service, admin, victim, token, values
 
