@@ -24,6 +24,7 @@ def register(app):
     app.cli.add_command(send_test_mail)
     app.cli.add_command(invites_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(report)
 
 
 @click.command("create-admin")
@@ -158,3 +159,25 @@ def audit_prune(older_than):
         _fail(error)
     click.echo(f"deleted {deleted} events older than {days} days")
 
+
+
+@click.command("report")
+@with_appcontext
+@click.argument("kind", type=click.Choice(["daily", "weekly"]))
+@click.option("--day", default=None, help="The report's last day, e.g. 2026-12-01 (default: yesterday).")
+def report(kind, day):
+    """Mail the daily (one day) or weekly (seven days) figures to REPORT_EMAILS now; the
+    workers also send them by themselves (REPORT_DAILY_AT; the weekly on Mondays)."""
+    from datetime import date
+
+    from .services import reports
+
+    try:
+        last = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.ClickException("use a day such as 2026-12-01") from None
+    jobs = reports.send(kind, last)
+    if not jobs:
+        raise click.ClickException("REPORT_EMAILS is empty: nobody to send the report to")
+    first, last = reports.period(kind, last)
+    click.echo(f"queued the {kind} report ({first} to {last}) for {len(jobs)} address(es)")
