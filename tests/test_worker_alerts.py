@@ -184,3 +184,30 @@ def test_weekly_code_usage_below_70_percent_of_the_mailed_codes(app):
         assert conditions.firing()["code_usage"] == ("AuthsvcCodeUsageLow", {"rate": 0.6667, "mailed": 30})
         app.extensions["authsvc.redis"].hset(f"authsvc:figures:{today.isoformat()}", "codes.used", 2)  # today, not saved yet
         assert "code_usage" not in conditions.firing()  # 22 of 30: 73 %
+
+
+def test_two_running_workers_tell_a_start_once(make_service, hook):
+    from authsvc.services import ticks
+
+    service = make_service(MAIL_DAILY_QUOTA=1, ALERT_WEBHOOK_URL=hook.url, ALERT_EVALUATE_EVERY=1,
+                           ALERT_EMAILS="ops@example.com")
+    with service.app.test_request_context():
+        mail.queue_mail("test", "alice@example.com", {})
+    workers = [MailWorker(service.app, worker_id=f"w{n}") for n in range(2)]
+    threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    try:
+        assert wait_until(lambda: len(hook.posts) >= 1, timeout=15)
+        time.sleep(3)  # three periods, two workers: still one post
+        with service.app.app_context():
+            claims = [ticks.claim("alerts") for _ in range(3)]
+    finally:
+        for worker in workers:
+            worker.stop()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert [(p["alert"], p["state"]) for p in hook.posts] == [("AuthsvcMailQuotaHigh", "firing")]
+    assert claims.count(True) <= 1  # within one period only one claim succeeds
+    with service.app.app_context():
+        assert mail.queue_depth() == 1  # the alert mail waits: the only server is at its quota

@@ -71,8 +71,13 @@ def send_due(now=None):
         return []
     sent = []
     for kind, last in due(now):
-        if redis_client.set(keys.report_sent(kind, last.isoformat()), "1", nx=True, ex=keys.REPORT_SENT_TTL):
-            daily.save()  # the period's last figures in the database first
-            send(kind, last)
+        key = keys.report_sent(kind, last.isoformat())
+        if redis_client.set(key, "1", nx=True, ex=keys.REPORT_SENT_TTL):
+            try:
+                daily.save()  # the period's last figures in the database first
+                send(kind, last)
+            except Exception:
+                redis_client.delete(key)  # not sent: due again at the next period
+                raise
             sent.append((kind, last.isoformat()))
     return sent
