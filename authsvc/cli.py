@@ -25,6 +25,7 @@ def register(app):
     app.cli.add_command(invites_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(ip_blocks_group)
+    app.cli.add_command(report)
 
 
 @click.command("create-admin")
@@ -201,3 +202,23 @@ def ip_blocks_remove(target):
     except ServiceError as error:
         _fail(error)
     click.echo(f"lifted {record['network']}")
+@click.command("report")
+@with_appcontext
+@click.argument("kind", type=click.Choice(["daily", "weekly"]))
+@click.option("--day", default=None, help="The report's last day, e.g. 2026-12-01 (default: yesterday).")
+def report(kind, day):
+    """Mail the daily (one day) or weekly (seven days) figures to REPORT_EMAILS now; the
+    workers also send them by themselves (REPORT_DAILY_AT; the weekly on Mondays)."""
+    from datetime import date
+
+    from .services import reports
+
+    try:
+        last = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.ClickException("use a day such as 2026-12-01") from None
+    jobs = reports.send(kind, last)
+    if not jobs:
+        raise click.ClickException("REPORT_EMAILS is empty: nobody to send the report to")
+    first, last = reports.period(kind, last)
+    click.echo(f"queued the {kind} report ({first} to {last}) for {len(jobs)} address(es)")

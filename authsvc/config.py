@@ -123,6 +123,18 @@ SETTINGS = {
     "MAIL_SENDER_NAME": (str, "账户安全中心"),  # the From display name (the address: MAIL_DEFAULT_SENDER)
     "MAIL_SUBJECT_PREFIX": (str, ""),  # optional text before each subject's tag (e.g. the brand)
     "MAIL_WORKER_HEARTBEAT_TTL": (int, 60),  # a silent worker's claimed jobs are handed out after this
+    "MAIL_DAILY_QUOTA": (int, 0),  # mails the primary sends per DISPLAY_TIMEZONE day (0: no limit); then the fallback
+    "MAIL_FALLBACK_DAILY_QUOTA": (int, 0),  # the same for the fallback (0: no limit)
+    # figures, reports and alerts (the workers run them; each once per period across workers)
+    "FIGURES_SAVE_EVERY": (int, 60),  # seconds between copies of the day's figures from Redis to the database
+    "REPORT_EMAILS": (str, None),  # comma-separated: who gets the daily and weekly reports
+    "REPORT_DAILY_AT": (int, 8),  # the hour (DISPLAY_TIMEZONE) the daily report (and Monday's weekly) goes out
+    "ALERT_WEBHOOK_URL": (str, None),  # where alerts are posted (a secret: robots' URLs carry their key)
+    "ALERT_WEBHOOK_FORMAT": (str, "json"),  # wecom | dingtalk | json
+    "ALERT_EMAILS": (str, None),  # comma-separated: who is mailed when an alert starts and ends
+    "ALERT_EVALUATE_EVERY": (int, 60),  # seconds between evaluations of the alert conditions
+    "ALERT_MAIL_WINDOW": (int, 900),  # the mail success rate is taken over this many seconds
+    "ALERT_MAIL_MIN_ATTEMPTS": (int, 10),  # ... once at least this many attempts were made in it
     # operations
     "METRICS_TOKEN": (str, None),  # when set, /metrics needs it as a bearer token
     "METRICS_PUBLIC": (bool, None),  # /metrics without a token; default: on outside production
@@ -137,8 +149,8 @@ SETTINGS = {
 
 # Settings that carry a secret (DATABASE_URL and REDIS_URL may hold passwords). Each may come
 # from a file instead: NAME_FILE=/run/secrets/name (Docker secrets), see read_secret().
-SECRET_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "PASSWORD_PEPPER", "FACTOR_KEYS", "DATABASE_URL", "REDIS_URL", "REDIS_PASSWORD",
-                   "MAIL_PASSWORD", "MAIL_FALLBACK_PASSWORD", "METRICS_TOKEN")
+SECRET_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "PASSWORD_PEPPER", "FACTOR_KEYS", "DATABASE_URL", "REDIS_URL",
+                   "REDIS_PASSWORD", "MAIL_PASSWORD", "MAIL_FALLBACK_PASSWORD", "METRICS_TOKEN", "ALERT_WEBHOOK_URL")
 
 DEVELOPMENT, PRODUCTION, TESTING = "development", "production", "testing"
 
@@ -218,10 +230,12 @@ def finalise(config, instance_path):
     for name, allowed in (("REGISTRATION_MODE", ("open", "invite", "closed")),
                           ("LOGIN_SECOND_FACTOR", ("off", "always", "new_device")),
                           ("LOGIN_CAPTCHA", ("after_failures", "always", "never")),
-                          ("MAIL_WORKER", ("embedded", "external"))):
+                          ("MAIL_WORKER", ("embedded", "external")),
+                          ("ALERT_WEBHOOK_FORMAT", ("wecom", "dingtalk", "json"))):
         if config[name] not in allowed:
             raise RuntimeError(f"{name} must be one of {', '.join(allowed)}")
     _check_factor_keys(config.get("FACTOR_KEYS"))
+    _check_operations(config)
     if not 32 <= config["IPV6_LIMIT_PREFIX"] <= 128:
         raise RuntimeError("IPV6_LIMIT_PREFIX must be between 32 and 128")
     if config["IP_BLOCK_AFTER"] < 0 or config["IP_BLOCK_WINDOW"] < 1 or config["IP_BLOCK_SECONDS"] < 1:
@@ -273,6 +287,25 @@ def _check_factor_keys(value):
             raise RuntimeError("FACTOR_KEYS must be id=secret pairs separated by commas "
                                "(ids of 1-16 letters or digits, unique; secrets of 16+ characters)")
         seen.add(key_id)
+
+
+def _check_operations(config):
+    """Quotas, report hour, tick periods and the alert webhook's address make sense."""
+    if config["MAIL_DAILY_QUOTA"] < 0 or config["MAIL_FALLBACK_DAILY_QUOTA"] < 0:
+        raise RuntimeError("MAIL_DAILY_QUOTA and MAIL_FALLBACK_DAILY_QUOTA must be 0 (no limit) or more")
+    if not 0 <= config["REPORT_DAILY_AT"] <= 23:
+        raise RuntimeError("REPORT_DAILY_AT must be an hour from 0 to 23")
+    for name in ("FIGURES_SAVE_EVERY", "ALERT_EVALUATE_EVERY", "ALERT_MAIL_WINDOW"):
+        if config[name] < 1:
+            raise RuntimeError(f"{name} must be at least 1 (seconds)")
+    url = config.get("ALERT_WEBHOOK_URL")
+    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
+        raise RuntimeError("ALERT_WEBHOOK_URL must be an absolute http(s) URL")
+
+
+def address_list(value):
+    """REPORT_EMAILS / ALERT_EMAILS: the addresses in a comma-separated setting."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _check_urls(config, env):

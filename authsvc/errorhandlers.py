@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from .errors import RateLimited, ServiceError, Unavailable
 from .extensions import db, limiter
 from .requestinfo import wants_json
-from .services import metrics
+from .services import daily, metrics
 
 log = logging.getLogger("authsvc.errors")
 
@@ -67,6 +67,7 @@ def register_errorhandlers(app):
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(exc):
         metrics.RATE_LIMITED.labels("request").inc()
+        daily.limited("request")
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
         return error_response(RateLimited(wait))

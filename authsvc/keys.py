@@ -291,6 +291,39 @@ def mail_circuit_ttl():
 MAIL_LATENCY = f"{PREFIX}mail:latency"  # hash of queue-to-acceptance latency buckets
 
 
+# --- per-day figures, recent counts, alerts and reports (numbers and names, no person) -----
+def figures_day(day):
+    """The figures of one DISPLAY_TIMEZONE day (hash name -> count), `day` a date. The worker
+    copies them to the database (daily_figures); Redis keeps them a few days."""
+    return f"{PREFIX}figures:{day.isoformat()}"
+
+
+FIGURES_DAY_TTL = 3 * DAY
+
+
+def recent(kind, bucket):
+    """Counts of a few seconds (bucket = its start, Unix seconds), for the alerts' short windows."""
+    return f"{PREFIX}recent:{kind}:{bucket}"
+
+
+def tick(task):
+    """Set NX for a task's period (figures, alerts): the one worker that sets it runs the task."""
+    return f"{PREFIX}tick:{task}"
+
+
+ALERT_STATE = f"{PREFIX}alerts:state"  # hash alert key -> JSON (name, params, since) while firing
+ALERT_WEBHOOK_OUTBOX = f"{PREFIX}alerts:webhook"  # list of JSON posts not yet accepted, oldest left
+ALERT_WEBHOOK_KEEP = 200
+
+
+def report_sent(kind, period):
+    """Set NX by the worker that sends the `kind` (daily, weekly) report of `period` (its last day)."""
+    return f"{PREFIX}report:{kind}:{period}"
+
+
+REPORT_SENT_TTL = 9 * DAY
+
+
 # --- authenticator app ---------------------------------------------------------------------
 def totp_enrolment(user_id):
     """An enrolment started and not yet confirmed: the new secret, sealed (crypto.seal)."""

@@ -1,7 +1,7 @@
-"""Durable state: users, their second factors, invite codes and their uses, audit events."""
+"""Durable state: users, their second factors, invite codes and their uses, audit events, day figures."""
 
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, false, true
@@ -190,3 +190,14 @@ class AuditEvent(db.Model):
             "user_id": self.user_id, "actor_id": self.actor_id, "email": self.email,
             "ip": self.ip, "user_agent": self.user_agent, "detail": self.detail or {},
         }
+
+
+class DailyFigure(db.Model):
+    """One figure of one DISPLAY_TIMEZONE day (mail sent, codes used, sign-ins, …): counted in
+    Redis as things happen and copied here by the worker (services/daily.py)."""
+
+    __tablename__ = "daily_figures"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -54,6 +54,17 @@ def display_time(value, seconds=False):
     return f"{local.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} ({zone_label(local)})"
 
 
+def local_now(value=None):
+    """The moment (a Unix time, default now) in DISPLAY_TIMEZONE."""
+    return to_moment(time.time() if value is None else value).astimezone(_zone())
+
+
+def local_day(value=None):
+    """The DISPLAY_TIMEZONE calendar day (a date) of a moment, default now: the day figures,
+    quotas and reports count by."""
+    return local_now(value).date()
+
+
 def display_in(seconds_from_now):
     """The moment `seconds_from_now` seconds ahead, shown like display_time."""
     return display_time(time.time() + seconds_from_now)

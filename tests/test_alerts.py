@@ -26,7 +26,7 @@ def test_rules_are_valid_and_each_alert_passes_its_unit_tests():
     assert tested.returncode == 0, tested.stdout + tested.stderr
     alerts = set(re.findall(r"alert: (\w+)", (RULES / "alerts.yml").read_text()))
     tested_alerts = set(re.findall(r"alertname: (\w+)", (RULES / "alerts_test.yml").read_text()))
-    assert alerts == tested_alerts and len(alerts) == 7
+    assert alerts == tested_alerts and len(alerts) == 8
 
 
 def _value(text, name, **labels):
@@ -35,7 +35,12 @@ def _value(text, name, **labels):
     return float(match.group(1)) if match else None
 
 
-def test_every_figure_the_rules_use_is_served(app, api, register_user, mailbox):
+def test_every_figure_the_rules_use_is_served(make_app, smtp_server):
+    from .support import Api, Mailbox, make_user
+
+    app = make_app(MAIL_DAILY_QUOTA=10)  # the quota's figure is served for providers with a quota
+    api, mailbox = Api(app.test_client()), Mailbox(app, smtp_server)
+    register_user = lambda: make_user(api, mailbox)  # noqa: E731
     register_user()  # a code mail delivered, a code used
     api.post("/login-codes", json={"email": "alice@example.com", **api.captcha()})
     for _ in range(5):  # the same address again at once: refused by the send limits
@@ -49,6 +54,8 @@ def test_every_figure_the_rules_use_is_served(app, api, register_user, mailbox):
     assert _value(served, "authsvc_code_mails_sent_total", purpose="register") == 1
     assert _value(served, "authsvc_code_mails_sent_total", purpose="login") == 1
     assert _value(served, "authsvc_mail_circuit_open", provider="primary") == 0
+    assert _value(served, "authsvc_mail_quota_used_ratio", provider="primary") == 0.2  # 2 of 10 today
+    assert _value(served, "authsvc_mail_quota_used_ratio", provider="fallback") is None  # no quota
 
 
 def test_a_waiting_mail_shows_its_age(app, mailbox):

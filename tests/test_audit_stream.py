@@ -52,6 +52,10 @@ def test_a_reset_request_sends_no_sql_and_its_rows_arrive_through_the_worker(ser
     assert rows(app, "password.reset_requested") == []  # not yet: in the stream
     redis = app.extensions["authsvc.redis"]
     assert redis.xlen(keys.AUDIT_STREAM) >= 1
+    with app.app_context():  # the day's figures count it at once, as with a committed row
+        from authsvc.services import daily
+
+        assert daily.live(daily.local_day()).get("codes.issued") == 1
     service.mailbox.deliver_all()  # the worker's turn writes the stream
     (row,) = rows(app, "password.reset_requested")
     assert row.email == "nobody@example.com" and row.ip == "127.0.0.1" and row.user_agent == "curl/8.5"

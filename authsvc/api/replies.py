@@ -283,56 +283,20 @@ class AuditPage(Page):
     items: list[AuditEvent]
 
 
-class MailProvider(Reply):
-    sent: Count
-    failed: Count
-    rejected: Count
-
-
-class DeadLetter(Reply):
-    id: str
-    template: str
-    to: MaskedEmail
-    queued_at: Time
-    failed_at: Time
-    attempts: Count
-    reason: Annotated[str, Field(description="the last failure of each provider tried")]
-
-
-class DeadLetters(Reply):
-    count: Count
-    oldest_failed_at: Time | None
-    recent: Annotated[list[DeadLetter], Field(description="the newest 20")]
-
-
-class MailStats(Reply):
-    sent: Count
-    failed: Count
-    retried: Count
-    fell_back: Count
-    gave_up: Count
-    suppressed: Count
-    expired: Count
-    success_rate: Annotated[float | None, Field(ge=0, le=1)]
-    by_provider: dict[str, MailProvider]
-    latency_seconds_avg: float | None
-    latency_buckets: dict[str, Count]
-    circuits_open: list[Literal["primary", "fallback"]]
-    queue_depth: Count
-    dead_letters: Annotated[DeadLetters, Field(description="mail given up on after retrying while it was useful")]
-
-
 class DashboardWindow(Reply):
     registrations: Count
     logins: Count
     login_failures: Count
     lockouts: Count
-    codes_sent: Count
+    codes_sent: Annotated[int, Field(ge=0, description="codes issued (also for addresses without an account, never mailed)")]
+    codes_mailed: Annotated[int, Field(ge=0, description="codes an SMTP server accepted")]
     codes_used: Count
-    code_usage_rate: Annotated[float | None, Field(ge=0)]
+    code_usage_rate: Annotated[float | None, Field(ge=0, description="codes used of codes mailed")]
 
 
 class Dashboard(Reply):
+    """DISPLAY_TIMEZONE days: today, and today with the six days before."""
+
     today: DashboardWindow
     last_7_days: DashboardWindow = Field(alias="7d")
     users: Count
@@ -351,3 +315,4 @@ class IpBlock(Reply):
 class IpBlockList(Reply):
     items: list[IpBlock]
     total: Count
+from .replies_mail import DeadLetter, DeadLetters, MailProvider, MailStats, MailToday  # noqa: E402,F401

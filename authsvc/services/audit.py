@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from ..extensions import db
 from ..models import AuditEvent, iso, utcnow
 from ..requestinfo import client_ip, user_agent
+from . import daily
 
 log = logging.getLogger("authsvc.audit")
 
@@ -49,4 +50,5 @@ def write_pending(rows=None):
     if rows:
         # the table, not the class: Core's executemany, none of the ORM's bulk bookkeeping
         db.session.connection().execute(insert(AuditEvent.__table__), rows)
+        daily.count_audited(rows)  # registrations, sign-ins, lockouts, codes issued and used
     return bool(rows)

@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from .. import keys
 from ..extensions import db, redis_client
 from ..models import AuditEvent, iso
+from . import daily
 
 log = logging.getLogger("authsvc.audit")
 BATCH = 500
@@ -26,10 +27,13 @@ CLAIM_IDLE_MS = 30_000  # a consumer silent this long is presumed dead: its entr
 
 
 def publish(rows):
-    """Add the rows to the stream (before the answer); raises RedisError when it can't."""
+    """Add the rows to the stream (before the answer), and count the day figures among them
+    (daily.py, as audit.write_pending does) in the same round trip; raises RedisError."""
     pipe = redis_client.pipeline(transaction=False)
     for row in rows:
         pipe.xadd(keys.AUDIT_STREAM, {"row": json.dumps(dict(row, at=iso(row["at"])), ensure_ascii=False)})
+        if row["event"] in daily.AUDITED:
+            daily.count(daily.AUDITED[row["event"]], pipe=pipe)
     pipe.execute()
 
 

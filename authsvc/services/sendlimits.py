@@ -14,7 +14,7 @@ from limits import parse_many
 from .. import crypto, keys
 from ..errors import RateLimited
 from ..extensions import redis_client
-from . import metrics
+from . import daily, metrics
 from .validation import mask_email
 
 # KEYS: one sorted set per window. ARGV: member, then (limit, window_ms) per key.
@@ -102,6 +102,7 @@ def charge_send(email, ip, purpose):
     wait_ms = int(redis_client.script(HIT_LUA)(keys=[r[1] for r in rules], args=args))
     if wait_ms > 0:
         metrics.RATE_LIMITED.labels("send").inc()
+        daily.limited("send", ip)
         raise RateLimited(wait_ms / 1000)
     return member, [r[1] for r in rules]
 

@@ -1,7 +1,5 @@
 """Account administration: search, deactivate/activate, unlock, first admin, dashboard figures."""
 
-from datetime import timedelta
-
 from flask_babel import gettext as _
 from sqlalchemy import func, or_
 
@@ -9,7 +7,7 @@ from .. import crypto, keys
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db, redis_client
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, factors, forward_auth, mail, passwords, recovery, recovery_codes, signin, tokens
+from . import audit, daily, factors, forward_auth, mail, passwords, recovery, recovery_codes, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
@@ -128,31 +126,18 @@ def create_admin(email, username, password):
     return user, True
 
 
-DASHBOARD_EVENTS = {
-    "registrations": ("register.confirmed", None),
-    "logins": ("login.success", None),
-    "login_failures": ("login.failure", None),
-    "lockouts": ("login.locked", None),
-    "codes_sent": ("code.issued", None),
-    "codes_used": ("code.verified", None),
-}
+DASHBOARD_FIGURES = {"registrations": "registrations", "logins": "sign_ins", "login_failures": "sign_in_failures",
+                     "lockouts": "lockouts", "codes_sent": "codes.issued", "codes_mailed": "codes.mailed",
+                     "codes_used": "codes.used"}
 
 
 def dashboard():
-    """Counts for today and the last 7 days, plus the code usage rate."""
-    now = utcnow()
-    windows = {"today": now.replace(hour=0, minute=0, second=0, microsecond=0),
-               "7d": now - timedelta(days=7)}
+    """Today's figures and the last 7 days' (DISPLAY_TIMEZONE days, from the day figures), the
+    code-usage rate (of the codes really mailed), and the number of accounts."""
     figures = {}
-    for window, since in windows.items():
-        rows = db.session.execute(
-            db.select(AuditEvent.event, func.count()).where(AuditEvent.at >= since)
-            .where(AuditEvent.event.in_([e for e, _o in DASHBOARD_EVENTS.values()]))
-            .group_by(AuditEvent.event)).all()
-        counts = dict(rows)
-        block = {name: counts.get(event, 0) for name, (event, _o) in DASHBOARD_EVENTS.items()}
-        sent = block["codes_sent"]
-        block["code_usage_rate"] = round(block["codes_used"] / sent, 4) if sent else None
-        figures[window] = block
+    for window, days in (("today", 1), ("7d", 7)):
+        totals = daily.totals(*daily.window(days))
+        figures[window] = {name: totals.get(figure, 0) for name, figure in DASHBOARD_FIGURES.items()}
+        figures[window]["code_usage_rate"] = totals["code_usage_rate"]
     figures["users"] = db.session.execute(db.select(func.count(User.id))).scalar_one()
     return figures

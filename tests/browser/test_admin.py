@@ -23,7 +23,8 @@ def admin_page(page, admin, fresh_ip):
 def test_admin_overview(admin_page):
     page = admin_page
     expect(page.locator("h1")).to_have_text(zh("Admin"))
-    for label in ("Registrations", "Sign-ins", "Codes sent", "Success rate", "Waiting in the queue"):
+    for label in ("Registrations", "Sign-ins", "Codes issued", "Codes mailed", "Success rate", "Waiting in the queue",
+                  "Primary server"):
         expect(page.locator(".stat", has_text=zh(label)).first).to_be_visible()
     nav = page.locator("main ul.links")
     for label in ("Overview", "Users", "Invite codes", "Audit log"):

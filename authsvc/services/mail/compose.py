@@ -11,6 +11,8 @@ from flask_babel import force_locale, gettext as _
 from ...config import support_link
 from ...requestinfo import describe_device
 from ...timefmt import display_time
+from .. import report_view
+from ..alerts import texts as alert_texts
 
 SUBJECTS = {
     "verification": lambda c: _("Your verification code is: %(code)s", code=c["code"]),
@@ -18,6 +20,11 @@ SUBJECTS = {
     "email_in_use": lambda c: _("Someone tried to use your email address"),
     "security_alert": lambda c: ALERT_TITLES.get(c.get("kind"), ALERT_TITLES["generic"])(),
     "test": lambda c: _("Test message from %(site)s", site=c["site_name"]),
+    "alert": lambda c: f"{alert_texts.state_word(c['state'])}: {alert_texts.summary(c['alert'], c['params'])}",
+    "report": lambda c: (_("Daily report of %(site)s for %(day)s", site=c["site_name"], day=c["last"])
+                         if c["kind"] == "daily" else
+                         _("Weekly report of %(site)s, %(first)s to %(last)s", site=c["site_name"],
+                           first=c["first"], last=c["last"])),
 }
 ALERT_TITLES = {
     "password_changed": lambda: _("Your password was changed"),
@@ -43,7 +50,7 @@ PURPOSE_TAGS = {
     "change_email": lambda: _("[Email change]"),
 }
 SECURITY_TAG = lambda: _("[Security alert]")  # noqa: E731 — notices, and mail nobody asked for
-TEMPLATE_TAGS = {"test": lambda: _("[Test]")}
+TEMPLATE_TAGS = {"test": lambda: _("[Test]"), "alert": lambda: _("[Alert]"), "report": lambda: _("[Report]")}
 
 
 def subject_tag(template, ctx):
@@ -91,12 +98,27 @@ def compose(job, template=None, recipient_user=None):
         ctx["purpose_title"] = PURPOSE_TITLES[ctx["purpose"]]() if ctx.get("purpose") else ""
         if template == "security_alert":
             ctx["not_you"] = not_you(ctx, public_url)
+        if template in OPERATOR_CONTEXT:  # the operators' mail: an alert, a report
+            ctx.update(OPERATOR_CONTEXT[template](ctx))
         tag = subject_tag(template, ctx)
         subject = config["MAIL_SUBJECT_PREFIX"] + tag + ("" if tag.endswith("】") else " ") + SUBJECTS[template](ctx)
         ctx["subject"] = subject
         text = render_template(f"email/{template}.txt", **ctx)
         html = render_template(f"email/{template}.html", **ctx)
     return subject, text, html, headers
+
+
+OPERATOR_CONTEXT = {
+    "alert": lambda c: {"summary": alert_texts.summary(c["alert"], c["params"]),
+                        "advice": alert_texts.advice(c["alert"]), "state_word": alert_texts.state_word(c["state"]),
+                        "since": display_time(c["since"])},
+    "report": report_view.context,
+}
+
+
+def inline_images(template, ctx):
+    """[(content id, PNG bytes)] shown inside a message's HTML (the report's chart)."""
+    return report_view.inline_images(ctx) if template == "report" else []
 
 
 def not_you(ctx, public_url):

@@ -19,8 +19,8 @@ from flask_mail import BadHeaderError, Connection
 
 from ...extensions import db, mail
 from ...models import User
-from . import queue, sender, smtpconn, stats
-from .compose import compose
+from . import queue, quota, sender, smtpconn, stats
+from .compose import compose, inline_images
 from .queue import IF_ACCOUNT, IF_NO_ACCOUNT
 from .wire import WireMessage
 
@@ -130,6 +130,7 @@ def build_message(job, provider, template=None, user=None):
                           sender=sender.from_header(provider.sender) or f"noreply@{domain}",
                           extra_headers=headers)
     message.msgId = f"<{job['id']}@{domain}>"  # the same id on every retry of this job
+    message.related = inline_images(template or job["template"], job["ctx"])
     if message.has_bad_headers():
         raise PermanentFailure("header injection refused")
     return message
@@ -204,17 +205,13 @@ def process_job(job_id):
     primary, fallback = providers()
     attempt = job.get("attempt", 0)
     first_retries_left = attempt < len(retry_delays())
-    reason = f"{primary.name}: circuit open"
-    if not stats.circuit_open(primary.name):
-        result, reason = _try(primary, job, template, user)
-        if result is not Result.FAILED:
-            return Outcome(result, provider=primary.name, reason=reason)
-    # The primary failed or its circuit is open. Fall back once the primary's first retries
-    # are spent, or at once while its circuit is open.
-    use_fallback = fallback and not stats.circuit_open(fallback.name) and (
-        not first_retries_left or stats.circuit_open(primary.name))
-    if use_fallback:
-        result, fallback_reason = _try(fallback, job, template, user)
+    result, reason, skipped = _attempt(primary, job, template, user)
+    if result is not Result.FAILED:
+        return Outcome(result, provider=primary.name, reason=reason)
+    # The primary failed, or was skipped (its circuit open, its daily quota reached). Fall back
+    # once the primary's first retries are spent, or at once while it is skipped.
+    if fallback and (skipped or not first_retries_left or stats.circuit_open(primary.name)):
+        result, fallback_reason, _skipped = _attempt(fallback, job, template, user)
         if result is not Result.FAILED:
             return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason)
         reason = f"{reason}; {fallback_reason}"
@@ -226,17 +223,31 @@ def process_job(job_id):
     return Outcome(Result.FAILED, job=job, reason=reason)
 
 
+def _attempt(provider, job, template, user):
+    """(result, reason, skipped): the provider is skipped while its circuit is open or its
+    daily quota is reached (nothing is sent to it); otherwise one try within its quota."""
+    if stats.circuit_open(provider.name):
+        return Result.FAILED, f"{provider.name}: circuit open", True
+    day = quota.reserve(provider.name)
+    if day is None:
+        return Result.FAILED, f"{provider.name}: daily quota reached", True
+    result, reason = _try(provider, job, template, user)
+    if result is not Result.SENT:
+        quota.release(provider.name, day)
+    return result, reason, False
+
+
 def _try(provider, job, template, user):
     """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason)."""
     try:
         message = build_message(job, provider, template, user)
         send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
     except PermanentFailure as exc:
-        stats.record(provider.name, "rejected")
+        stats.record(provider.name, "rejected", reason="rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
         return Result.REJECTED, f"{provider.name}: {exc}"
     except TRANSIENT as exc:
-        stats.record(provider.name, "failed")
+        stats.record(provider.name, "failed", reason=_failure_kind(exc))
         stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
         return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}"
@@ -245,6 +256,18 @@ def _try(provider, job, template, user):
     if template == "verification":  # the code-usage rate counts codes that really went out
         stats.count(f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}")
     return Result.SENT, ""
+
+
+def _failure_kind(exc):
+    """The day figures' reason for a transient failure: timeout, connection, temporary (the
+    server's 4xx), other."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return "temporary"
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
+        return "connection"
+    return "other"
 
 
 def _transient_reason(exc):

@@ -3,7 +3,7 @@
 The process-local counters (metrics.py) cover what each web process does; delivery happens in
 workers that may run in other containers, so its figures are read from Redis at scrape time:
 attempts by provider and result, outcomes (retried, gave up, …), code mails sent by purpose,
-open circuits and the age of the oldest waiting mail. deploy/prometheus/alerts.yml alerts on them.
+open circuits, the age of the oldest waiting mail and today's use of each daily quota. deploy/prometheus/alerts.yml alerts on them.
 """
 
 import time
@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ... import keys
 from ...extensions import redis_client
-from . import queue
+from . import queue, quota
 from .stats import circuit_open
 
 PROVIDERS = ("primary", "fallback")
@@ -52,4 +52,10 @@ class RedisFigures:
         backlog = GaugeMetricFamily("authsvc_audit_stream_backlog",
                                     "Audit rows in Redis waiting for a worker to write them to the database")
         backlog.add_metric([], redis_client.xlen(keys.AUDIT_STREAM))
-        yield from (attempts, outcomes, code_mails, circuits, waiting, backlog)
+        used = GaugeMetricFamily("authsvc_mail_quota_used_ratio",
+                                 "Today's sends of a provider / its daily quota (providers with a quota)",
+                                 labels=["provider"])
+        for provider, today in quota.today().items():
+            if today["used_ratio"] is not None:
+                used.add_metric([provider], today["used_ratio"])
+        yield from (attempts, outcomes, code_mails, circuits, waiting, backlog, used)

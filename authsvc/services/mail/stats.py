@@ -5,21 +5,35 @@ from flask import current_app
 from ... import keys
 from ...models import unix_iso
 from ...extensions import redis_client
-from .. import metrics
-from . import queue
+from ...timefmt import local_day
+from .. import daily, metrics, recent
+from . import queue, quota
 
 LATENCY_BUCKETS = (1, 5, 30, 60, 300)  # seconds from queueing to SMTP acceptance
 
 
 def count(name, amount=1):
-    redis_client.hincrby(keys.MAIL_STATS, name, amount)
+    """Count an outcome (retried, fell_back, gave_up, …, codes_mailed.<purpose>) since the
+    counters began and in today's figures (mail.<name>, codes.mailed)."""
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.hincrby(keys.MAIL_STATS, name, amount)
+    daily.count("codes.mailed" if name.startswith(CODE_MAILS) else f"mail.{name}", amount, pipe)
+    pipe.execute()
 
 
-def record(provider, result, latency=None):
-    """Count one delivery attempt by provider and result (sent / failed / rejected)."""
+CODE_MAILS = "codes_mailed."
+
+
+def record(provider, result, latency=None, reason=None):
+    """Count one delivery attempt by provider and result (sent / failed / rejected); a failure
+    also in today's figures by its reason (the sends there are the quota's reservations), and
+    every attempt in the recent window the success-rate alert reads."""
     metrics.MAIL_SENT.labels(provider, result).inc()
     pipe = redis_client.pipeline(transaction=False)
     pipe.hincrby(keys.MAIL_STATS, f"{result}:{provider}", 1)
+    recent.add("mail", "sent" if result == "sent" else "failed", pipe)
+    if result != "sent":
+        daily.count(f"mail.failed.{reason or result}", pipe=pipe)
     if latency is not None:
         pipe.hincrbyfloat(keys.MAIL_STATS, "latency_sum", latency)
         pipe.hincrby(keys.MAIL_STATS, "latency_count", 1)
@@ -48,10 +62,12 @@ def provider_ok(provider):
 
 
 def overview():
-    """What the admin dashboard and /api/v1/admin/mail-stats show: the figures, the queue and
-    the mail given up on (count, oldest, the newest with their reasons)."""
+    """What the admin dashboard and /api/v1/admin/mail-stats show: the figures, the queue,
+    today's sends per provider against its quota, and the mail given up on (count, oldest,
+    the newest with their reasons)."""
     count, newest, oldest = queue.dead_letters()
-    return dict(figures(), queue_depth=queue.depth(), dead_letters={
+    return dict(figures(), queue_depth=queue.depth(), today={"day": local_day().isoformat(), **quota.today()},
+                dead_letters={
         "count": count, "oldest_failed_at": unix_iso(oldest["failed_at"]) if oldest else None,
         "recent": [dict(r, queued_at=unix_iso(r["queued_at"]), failed_at=unix_iso(r["failed_at"]))
                    for r in newest]})

@@ -9,6 +9,8 @@ headers are written as they were built, by the compat32 generator.
 
 import secrets
 from email.header import Header
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
 from email.policy import Compat32
 
 from flask_mail import Message
@@ -51,8 +53,30 @@ class WireMessage(Message):
 
     A non-ASCII subject is encoded in chunks and folded between them. Multipart boundaries
     are random 128-bit tokens set in advance: the generator would otherwise compile a regular
-    expression per part to check its own boundary against the text.
+    expression per part to check its own boundary against the text. Images the HTML shows
+    (`related`: [(content id, PNG bytes)]) travel beside it in a multipart/related part
+    (RFC 2387), referred to as cid:<content id>.
     """
+
+    related = ()
+
+    def _message(self):
+        message = super()._message()
+        if not self.related:
+            return message
+        for part in message.walk():
+            if part.get_content_type() == "multipart/alternative":
+                parts = part.get_payload()
+                related = MIMEMultipart("related")
+                related.attach(parts[-1])  # the HTML
+                for cid, data in self.related:
+                    image = MIMEImage(data, "png")
+                    image.add_header("Content-ID", f"<{cid}>")
+                    image.add_header("Content-Disposition", "inline", filename=f"{cid.split('@')[0]}.png")
+                    related.attach(image)
+                parts[-1] = related
+                break
+        return message
 
     def as_bytes(self):
         message = self._message()

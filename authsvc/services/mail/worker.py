@@ -10,7 +10,7 @@ import uuid
 import redis
 
 from ...extensions import db
-from .. import audit_stream, metrics
+from .. import audit_stream, metrics, ticks
 from . import delivery, queue, smtpconn, stats
 from .delivery import Outcome, Result
 
@@ -30,6 +30,7 @@ class MailWorker:
         self.block_seconds = block_seconds
         self.stop_event = threading.Event()
         self._last_housekeeping = self._last_audit = 0.0
+        self._last_ticks = 0.0
         self._requeue_own = True  # a restarted worker id may not exist yet; harmless then
 
     def write_audit(self, force=False):
@@ -69,10 +70,22 @@ class MailWorker:
             metrics.MAIL_DEAD_LETTERS.set(queue.dead_count())
         smtpconn.close_idle()
 
+    def operator_tasks(self):
+        """Figures to the database, due reports, alerts: each once per its period across all
+        workers (services/ticks.py); looked at every second at most."""
+        now = time.monotonic()
+        with self.app.app_context():
+            if now - self._last_ticks < min(1.0, ticks.shortest_period()):
+                return
+            self._last_ticks = now
+            ticks.run_due()
+
     def process_one(self, block=True):
         """Claim, deliver and settle one job; returns its result ("sent", "retry", …) or None
         when the queue is empty."""
         self.housekeeping()
+        if block:  # the loop (run), not a drain
+            self.operator_tasks()
         with self.app.app_context():
             job_id = (queue.claim(self.worker_id, self.block_seconds) if block
                       else queue.claim_now(self.worker_id))
