@@ -271,3 +271,37 @@ def totp_enrolment(user_id):
 
 
 TOTP_ENROLMENT_TTL = 900  # time to scan, type and confirm
+
+
+# --- OpenID Connect provider ----------------------------------------------------------------
+def oauth_code(code_hash):
+    """An authorization code (its hash) and what it was issued for; taken with GETDEL: one use."""
+    return f"{PREFIX}oauth:code:{code_hash}"
+
+
+def oauth_code_ttl():
+    return _cfg("OIDC_CODE_TTL")
+
+
+def oauth_code_used(code_hash):
+    """The token family a redeemed code started: a second use of the code revokes it."""
+    return f"{PREFIX}oauth:codeused:{code_hash}"
+
+
+def oauth_code_used_ttl():
+    return _cfg("OIDC_ACCESS_TOKEN_TTL") + _cfg("OIDC_CODE_TTL")
+
+
+def oauth_access(token_hash):
+    """An access token (its hash): user, epoch, client, scope and token family."""
+    return f"{PREFIX}oauth:at:{token_hash}"
+
+
+def oauth_access_ttl():
+    return _cfg("OIDC_ACCESS_TOKEN_TTL")
+
+
+def oauth_family_revoked(family_id):
+    """Set when a token family is revoked: its access tokens, still in Redis, stop working.
+    Lives as long as the longest access token."""
+    return f"{PREFIX}oauth:famrev:{family_id}"

@@ -166,3 +166,6 @@ class AuditEvent(db.Model):
             "user_id": self.user_id, "actor_id": self.actor_id, "email": self.email,
             "ip": self.ip, "user_agent": self.user_agent, "detail": self.detail or {},
         }
+
+
+from .models_oauth import OAuthClient, OAuthConsent, OAuthRefreshToken, OAuthSubject  # noqa: E402,F401  (one metadata)

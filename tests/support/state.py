@@ -6,7 +6,7 @@ from authsvc.extensions import db
 
 TEST_SECRET = "test-secret-key-for-authsvc-tests-only-0123456789"
 CAPTCHA_TEXT = "K7MX"
-TABLES = ("recovery_codes", "totp_factors", "invite_uses", "audit_events", "invite_codes", "users")
+TABLES = ("oauth_refresh_tokens", "oauth_consents", "oauth_subjects", "oauth_clients", "recovery_codes", "totp_factors", "invite_uses", "audit_events", "invite_codes", "users")
 
 
 def clean_state(app):
