@@ -24,6 +24,9 @@ def register(app):
     app.cli.add_command(send_test_mail)
     app.cli.add_command(invites_group)
     app.cli.add_command(audit_group)
+    from .cli_oidc import oidc_group
+
+    app.cli.add_command(oidc_group)
 
 
 @click.command("create-admin")

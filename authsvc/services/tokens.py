@@ -94,8 +94,12 @@ def end_all(user, keep=None):
     """Rotate the user's epoch and delete every session and token record except `keep`.
 
     The caller commits the epoch change; the epoch alone already invalidates everything.
+    The user's OpenID Connect refresh tokens are revoked too (access tokens die with the epoch).
     """
+    from .oidc.grants import revoke_user_tokens
+
     user.auth_epoch = new_epoch()
+    revoke_user_tokens(user, reason="sessions_ended")
     index = keys.user_sessions(user.id)
     entries = redis_client.hgetall(index)
     pipe = redis_client.pipeline(transaction=False)
