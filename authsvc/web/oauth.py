@@ -12,7 +12,6 @@ from flask_login import current_user, login_required
 from ..errors import ServiceError
 from ..extensions import csrf
 from ..i18n import lazy_gettext as _l
-from ..services import audit
 from ..services.oidc import grants, keys, server as oidc
 from .auth_helpers import apply_error, end_browser_session
 from .forms import EmptyForm
@@ -71,7 +70,7 @@ def authorize():
         if not form.validate_on_submit():
             abort(400)
         if request.form.get("decision") != "allow":
-            audit.record("oauth.consent_denied", user=user, detail={"client_id": client.client_id})
+            grants.deny_consent(user, client)
             return server.create_authorization_response(grant_user=None, grant=grant)
         grants.grant_consent(user, client, scope)
         return server.create_authorization_response(grant_user=user, grant=grant)
@@ -137,8 +136,7 @@ def logout():
     form = EmptyForm()
     matches = sub is not None and sub == grants.subject(current_user)
     if matches or (request.method == "POST" and form.validate_on_submit()):
-        audit.record("oauth.logout", user=current_user._get_current_object(),
-                     detail={"client_id": client.client_id if client else None})
+        grants.record_logout(current_user._get_current_object(), client)
         end_browser_session()
         return _after_logout(uri, state)
     return render_template("oauth/logout.html", form=form, client=client)

@@ -67,6 +67,14 @@ def grant_consent(user, client_row, scope):
                  detail={"client_id": client_row.client_id, "scopes": consent.scopes})
 
 
+def deny_consent(user, client_row):
+    audit.record("oauth.consent_denied", user=user, detail={"client_id": client_row.client_id})
+
+
+def record_logout(user, client_row):
+    audit.record("oauth.logout", user=user, detail={"client_id": client_row.client_id if client_row else None})
+
+
 def apps_of(user):
     """The clients the user allowed, for the account page."""
     rows = db.session.execute(db.select(OAuthConsent).filter_by(user_id=user.id)
