@@ -249,7 +249,8 @@ def test_account_lists_and_revokes_app_access(app, alice):
     page = alice.client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Apps with access" in page and "Wiki" in page
     html = page
-    response = alice.client.post(f"/account/apps/{client_id}/revoke", data={"csrf_token": csrf_from(html)})
+    response = alice.client.post(f"/account/apps/{client_id}/revoke", data={"csrf_token": csrf_from(html)},
+                                 headers={"Accept-Language": "en"})
     assert response.status_code == 302
     after = alice.client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Wiki can no longer use your account." in after and 'id="apps"' not in after
