@@ -21,6 +21,20 @@ SCOPE_TEXT = {"openid": _l("Know who you are (an identifier of your account)"),
               "profile": _l("See your username"), "email": _l("See your email address and whether it is confirmed")}
 
 
+CROSS_ORIGIN = ("oauth.token", "oauth.userinfo", "oauth.revoke", "oauth.jwks", "oauth.discovery")
+
+
+@bp.after_request
+def allow_cross_origin(response):
+    """A single-page app calls these from its own origin. They never read a cookie (client
+    credentials, PKCE or a bearer token), so any origin may, without credentials."""
+    if request.endpoint in CROSS_ORIGIN:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
 def _server():
     server = oidc.current()
     if server is None:  # production without OIDC_SIGNING_KEYS: no provider
@@ -33,7 +47,6 @@ def discovery():
     _server()
     response = jsonify(oidc.discovery())
     response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -42,7 +55,6 @@ def jwks():
     _server()
     response = jsonify(keys.current().jwks())
     response.headers["Cache-Control"] = "public, max-age=300"  # a rotation shows within minutes
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
