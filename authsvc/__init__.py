@@ -94,10 +94,10 @@ def _sqlite_pragmas(connection, _record):
 def register_blueprints(app):
     from .api import bp as api_bp
     from .services.oidc import server as oidc_server
-    from .web import account, admin, auth, dev, factors, main, oauth, ops, recovery, register, undo
+    from .web import account, admin, admin_apps, auth, dev, factors, main, oauth, ops, recovery, register, undo
 
     for blueprint in (main.bp, register.bp, auth.bp, recovery.bp, account.bp, factors.bp, undo.bp, admin.bp,
-                      ops.bp, oauth.bp, api_bp):
+                      admin_apps.bp, ops.bp, oauth.bp, api_bp):
         app.register_blueprint(blueprint)
     oidc_server.init_app(app)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on

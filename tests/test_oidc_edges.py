@@ -1,6 +1,7 @@
 """The OpenID Connect provider's edges: key rotation, the provider off in production without
 keys, hostile or broken input (never a 500), Redis down (503), cross-origin calls."""
 
+import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -135,3 +136,38 @@ def test_redis_down_answers_503(make_service, tmp_path):
         assert answer.status_code == 503
     finally:
         redis.stop()
+
+
+def test_admin_page_registers_lists_and_deletes_an_app(app, browser):
+    from .support import ADMIN_PASSWORD, create_admin
+
+    create_admin(app)
+    assert browser.submit("/login", {"login": "boss", "password": ADMIN_PASSWORD}).status_code == 302
+    en = {"Accept-Language": "en"}
+    bad = browser.submit("/admin/apps", {"name": "Wiki", "redirect_uris": "http://wiki.example.com/cb"}, headers=en)
+    assert bad.status_code == 422 and "Each redirect URI must be https" in bad.get_data(as_text=True)
+    made = browser.submit("/admin/apps", {"name": "Wiki", "redirect_uris": "https://wiki.example.com/cb\n",
+                                          "email": "y"}, headers=en)
+    html = made.get_data(as_text=True)
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    client_id = re.search(r"<dt>client_id</dt><dd><code>([^<]+)</code>", html).group(1)
+    secret = re.search(r"<dt>client_secret</dt><dd><code>([^<]+)</code>", html).group(1)
+    listing = browser.get("/admin/apps").get_data(as_text=True)
+    assert client_id in listing and secret not in listing and "openid email" in listing
+    from authsvc.services.oidc.clients import query_client
+
+    with app.app_context():
+        assert query_client(client_id).check_client_secret(secret)
+    deleted = browser.submit(f"/admin/apps/{client_id}/delete", {}, page="/admin/apps")
+    assert deleted.status_code == 302 and client_id not in browser.get("/admin/apps").get_data(as_text=True)
+
+
+def test_admin_apps_page_is_for_admins_only(app, alice_signed_in):
+    assert alice_signed_in.get("/admin/apps").status_code == 403
+
+
+@pytest.fixture
+def alice_signed_in(register_user, browser):
+    register_user()
+    assert browser.submit("/login", {"login": "alice", "password": PASSWORD}).status_code == 302
+    return browser

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from ...crypto import token_hash
 from ...errors import InvalidInput, NotFound
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...models_oauth import OAuthClient
 from .. import audit
 
@@ -82,14 +83,14 @@ def create_client(name, redirect_uris, public=False, trusted=False, scopes=None,
     scopes = list(dict.fromkeys(scopes or SCOPES))
     problems = {}
     if not 1 <= len(name) <= 80:
-        problems["name"] = ["A name of 1 to 80 characters is required."]
+        problems["name"] = [_l("A name of 1 to 80 characters is required.")]
     if not redirect_uris or not all(_check_uri(u) for u in redirect_uris):
-        problems["redirect_uris"] = ["Each redirect URI must be https (http only on 127.0.0.1 or "
-                                     "localhost, or an app's own reverse-domain scheme), without a fragment."]
+        problems["redirect_uris"] = [_l("Each redirect URI must be https (http only on 127.0.0.1 or "
+                                        "localhost, or an app's own reverse-domain scheme), without a fragment.")]
     if post_logout_redirect_uris and not all(_check_uri(u) for u in post_logout_redirect_uris):
-        problems["post_logout_redirect_uris"] = ["Each sign-out redirect URI must follow the same rules."]
+        problems["post_logout_redirect_uris"] = [_l("Each sign-out redirect URI must follow the same rules.")]
     if "openid" not in scopes or not set(scopes) <= set(SCOPES):
-        problems["scopes"] = [f"Scopes must include openid and be among: {' '.join(SCOPES)}."]
+        problems["scopes"] = [_l("Scopes must include openid and be among: openid profile email.")]
     if problems:
         raise InvalidInput(problems)
     secret = None if public else secrets.token_urlsafe(32)
