@@ -302,6 +302,11 @@ def oauth_access_ttl():
 
 
 def oauth_family_revoked(family_id):
-    """Set when a token family is revoked: its access tokens, still in Redis, stop working.
-    Lives as long as the longest access token."""
+    """Set when a token family is revoked: its access tokens, still in Redis, stop working, and
+    so does a refresh token of it that SQL does not show revoked yet (a replayed code caught
+    while its first use was still saving). Lives as long as a refresh token may."""
     return f"{PREFIX}oauth:famrev:{family_id}"
+
+
+def oauth_family_revoked_ttl():
+    return max(_cfg("OIDC_ACCESS_TOKEN_TTL"), _cfg("OIDC_REFRESH_TOKEN_DAYS") * DAY)

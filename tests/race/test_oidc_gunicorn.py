@@ -99,7 +99,19 @@ def test_one_code_or_refresh_token_used_at_once_lets_exactly_one_through(server,
     answers = fire(server.url, 8, None, redeem)
     counts = tally_http(answers)
     assert counts.get(200) == 1 and counts.get(400) == 7, report("code redeemed 8 times at once", counts)
-    refresh = next(a for a in answers if a.status_code == 200).json()["refresh_token"]
+    # the 7 replays revoked what the code gave (RFC 6749 §4.1.2), even while it was being saved
+    first = next(a for a in answers if a.status_code == 200).json()
+    assert requests.get(f"{server.url}/oauth/userinfo",
+                        headers={"Authorization": f"Bearer {first['access_token']}"}).status_code == 401
+    assert requests.post(f"{server.url}/oauth/token", auth=(client_id, secret), data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).status_code == 400
+
+    callback = authorize(server, browser, {"response_type": "code", "client_id": client_id, "redirect_uri": APP_CB,
+                                           "scope": "openid", "code_challenge": challenge,
+                                           "code_challenge_method": "S256"})
+    once = requests.post(f"{server.url}/oauth/token", auth=(client_id, secret),
+                         data=dict(form, code=parse_qs(urlsplit(callback).query)["code"][0]))
+    refresh = once.json()["refresh_token"]
 
     def refresh_once(i, client, ctx):
         return client.session.post(f"{server.url}/oauth/token", data={"grant_type": "refresh_token",

@@ -200,6 +200,8 @@ def take_refresh_token(token):
     if not won:
         revoke_family(row.family_id, reason="refresh_token_reused")
         return None
+    if redis_client.exists(keys.oauth_family_revoked(row.family_id)):
+        return None  # revoked while this token was being saved (a code replay racing its first use)
     if row.expires_at <= utcnow():
         return None
     return RefreshToken(row)
@@ -221,7 +223,7 @@ def _mark_revoked(families):
     if families:
         pipe = redis_client.pipeline(transaction=False)
         for family in families:
-            pipe.set(keys.oauth_family_revoked(family), "1", ex=keys.oauth_access_ttl())
+            pipe.set(keys.oauth_family_revoked(family), "1", ex=keys.oauth_family_revoked_ttl())
         pipe.execute()
 
 
