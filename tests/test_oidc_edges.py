@@ -171,3 +171,21 @@ def alice_signed_in(register_user, browser):
     register_user()
     assert browser.submit("/login", {"login": "alice", "password": PASSWORD}).status_code == 302
     return browser
+
+
+def test_admin_api_registers_lists_and_deletes_clients(app, api):
+    from .support import ADMIN_PASSWORD, create_admin
+
+    create_admin(app)
+    token = api.post("/sessions", json={"login": "boss", "password": ADMIN_PASSWORD}).get_json()["token"]
+    bad = api.post("/admin/oidc-clients", json={"name": "X", "redirect_uris": ["http://x.example/cb"]}, token=token)
+    assert bad.status_code == 422 and "redirect_uris" in bad.get_json()["error"]["fields"]
+    made = api.post("/admin/oidc-clients", json={"name": "SPA", "redirect_uris": ["https://spa.example/cb"],
+                                                 "public": True, "scopes": ["openid", "email"]}, token=token)
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["client_secret"] is None and body["public"] and body["scopes"] == ["openid", "email"]
+    listed = api.get("/admin/oidc-clients", token=token).get_json()["items"]
+    assert [c["client_id"] for c in listed] == [body["client_id"]]
+    assert api.delete(f"/admin/oidc-clients/{body['client_id']}", token=token).status_code == 204
+    assert api.delete(f"/admin/oidc-clients/{body['client_id']}", token=token).status_code == 404

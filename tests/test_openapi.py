@@ -46,7 +46,7 @@ def test_document_is_valid_openapi_3_1(client):
 
 def test_every_route_is_in_the_document_with_its_path_parameters(client):
     doc = served(client)
-    assert len([op for item in doc["paths"].values() for op in item]) == 39  # + 5 for second factors, + 1 admin reset (issue 13)
+    assert len([op for item in doc["paths"].values() for op in item]) == 42  # + 5 for second factors, + 1 admin reset (issue 13), + 3 OIDC clients (issue 17)
     deactivate = doc["paths"]["/admin/users/{user_id}/deactivate"]["post"]
     assert deactivate["parameters"] == [{"name": "user_id", "in": "path", "required": True, "schema": {
         "type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
@@ -108,7 +108,7 @@ def test_every_error_code_is_documented():
 def test_every_body_is_the_closed_schema_of_its_views_model(client):
     bodies = [op["requestBody"]["content"]["application/json"]["schema"]
               for item in served(client)["paths"].values() for op in item.values() if "requestBody" in op]
-    assert len(bodies) == 20  # + totp confirm, totp remove, recovery codes, admin reset-factors
+    assert len(bodies) == 21  # + totp confirm, totp remove, recovery codes, admin reset-factors, OIDC client
     assert all(schema["additionalProperties"] is False for schema in bodies)
 
 

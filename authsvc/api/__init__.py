@@ -7,4 +7,4 @@ from .declare import check_answer
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.after_request(check_answer)
 
-from . import account, admin, factors, openapi, recovery, registration, sessions  # noqa: E402,F401  (routes)
+from . import account, admin, factors, oidc_clients, openapi, recovery, registration, sessions  # noqa: E402,F401  (routes)
