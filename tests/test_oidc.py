@@ -303,3 +303,16 @@ def test_cli_lists_and_deletes_clients(app):
     assert bad.exit_code != 0 and "redirect_uris" in bad.output
     assert runner.invoke(args=["oidc-client", "delete", client_id]).exit_code == 0
     assert client_id not in runner.invoke(args=["oidc-client", "list"]).output
+
+
+def test_prompt_none_answers_errors_instead_of_pages(app, register_user, browser):
+    register_user()
+    client_id, _secret = make_client(app)
+    _verifier, challenge = pkce()
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": APP_CB, "scope": "openid",
+             "code_challenge": challenge, "code_challenge_method": "S256", "state": "st", "prompt": "none"}
+    signed_out = browser.client.get("/oauth/authorize", query_string=query).headers["Location"]
+    assert signed_out.startswith(APP_CB) and "error=login_required" in signed_out and "state=st" in signed_out
+    assert browser.submit("/login", {"login": "alice", "password": PASSWORD}).status_code == 302
+    no_consent = browser.client.get("/oauth/authorize", query_string=query).headers["Location"]
+    assert no_consent.startswith(APP_CB) and "error=consent_required" in no_consent and "state=st" in no_consent

@@ -5,6 +5,7 @@ Views translate HTTP only; services/oidc/ owns every rule."""
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -89,6 +90,9 @@ def authorize():
     asked = (request.args.get("prompt") or "").split()
     if grants.consent_covers(user, client, scope) and "consent" not in asked:
         return server.create_authorization_response(grant_user=user, grant=grant)
+    if "none" in asked:  # the app asked for no page at all: it must come back interactively
+        return server.handle_error_response(None, ConsentRequiredError(
+            redirect_uri=grant.request.payload.redirect_uri, state=grant.request.payload.state))
     return render_template("oauth/consent.html", client=client, form=form,
                            scopes=[SCOPE_TEXT[s] for s in scope.split() if s in SCOPE_TEXT])
 
