@@ -6,12 +6,13 @@ from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import ServiceError
 from ..extensions import csrf
+from ..hooks import CSP
 from ..i18n import lazy_gettext as _l
 from ..services.oidc import grants, keys, server as oidc
 from .auth_helpers import apply_error, end_browser_session
@@ -33,6 +34,24 @@ def allow_cross_origin(response):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+@bp.after_app_request
+def widen_form_action(response):
+    """Chromium applies CSP form-action to every redirect after a form is sent: a form whose
+    answer ends at an app (the consent page, the sign-in page on the way to /oauth/authorize,
+    the second step, the logout confirmation) may go to that app's registered redirect origin.
+    Runs after hooks.py set the default policy, and only narrows it to one more origin."""
+    if response.mimetype != "text/html":
+        return response
+    origins = g.get("oauth_form_targets")
+    if origins is None:
+        target = request.args.get("next") or (session.get("mfa") or {}).get("next") or ""
+        origins = oidc.redirect_origins(target) if target.startswith("/oauth/authorize?") else ()
+    if origins:
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(origins))
     return response
 
 
@@ -93,6 +112,7 @@ def authorize():
     if "none" in asked:  # the app asked for no page at all: it must come back interactively
         return server.handle_error_response(None, ConsentRequiredError(
             redirect_uri=grant.request.payload.redirect_uri, state=grant.request.payload.state))
+    g.oauth_form_targets = oidc.origins_of([grant.request.payload.redirect_uri])
     return render_template("oauth/consent.html", client=client, form=form,
                            scopes=[SCOPE_TEXT[s] for s in scope.split() if s in SCOPE_TEXT])
 
@@ -155,6 +175,7 @@ def logout():
         grants.record_logout(current_user._get_current_object(), client)
         end_browser_session()
         return _after_logout(uri, state)
+    g.oauth_form_targets = oidc.origins_of([uri] if uri else [])
     return render_template("oauth/logout.html", form=form, client=client)
 
 

@@ -3,7 +3,9 @@ code flow with PKCE (S256 only; required for public clients), rotating refresh t
 tokens signed with the first of OIDC_SIGNING_KEYS, userinfo, discovery and logout checks."""
 
 import hmac
+import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants as oauth_grants
@@ -182,6 +184,28 @@ def discovery():
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
                              "preferred_username", "email", "email_verified"],
     }
+
+
+def origins_of(uris):
+    """CSP sources for redirect URIs: https://host[:port], or an app's own scheme."""
+    sources = []
+    for uri in uris:
+        parts = urlsplit(uri)
+        source = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else f"{parts.scheme}:"
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:(//[A-Za-z0-9.\-\[\]:]+)?", source) and source not in sources:
+            sources.append(source)
+    return sources
+
+
+def redirect_origins(authorize_path):
+    """The origin an /oauth/authorize address (a sign-in's `next`) would send its answer to,
+    when its client and redirect_uri are registered; else none."""
+    query = parse_qs(urlsplit(authorize_path).query)
+    client = clients.query_client((query.get("client_id") or [""])[0])
+    redirect_uri = (query.get("redirect_uri") or [""])[0]
+    if client is None or not client.check_redirect_uri(redirect_uri):
+        return []
+    return origins_of([redirect_uri])
 
 
 def logout_target(id_token_hint, post_logout_redirect_uri, client_id=None):
