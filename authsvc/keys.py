@@ -273,14 +273,10 @@ def totp_enrolment(user_id):
 TOTP_ENROLMENT_TTL = 900  # time to scan, type and confirm
 
 
-# --- OpenID Connect provider ----------------------------------------------------------------
+# --- OpenID Connect provider (services/oidc/grants.py) --------------------------------------
 def oauth_code(code_hash):
-    """An authorization code (its hash) and what it was issued for; taken with GETDEL: one use."""
+    """An authorization code's record; taken with GETDEL: one use. TTL OIDC_CODE_TTL."""
     return f"{PREFIX}oauth:code:{code_hash}"
-
-
-def oauth_code_ttl():
-    return _cfg("OIDC_CODE_TTL")
 
 
 def oauth_code_used(code_hash):
@@ -288,24 +284,27 @@ def oauth_code_used(code_hash):
     return f"{PREFIX}oauth:codeused:{code_hash}"
 
 
+def oauth_access(token_hash):
+    """An access token's record (user, epoch, client, scope, family). TTL OIDC_ACCESS_TOKEN_TTL."""
+    return f"{PREFIX}oauth:at:{token_hash}"
+
+
+def oauth_family_revoked(family_id):
+    """A revoked token family: its access tokens and any refresh token SQL does not show revoked
+    yet (a code replay caught while its first use was saving) stop. Lives as long as a refresh token."""
+    return f"{PREFIX}oauth:famrev:{family_id}"
+
+
+def oauth_code_ttl():
+    return _cfg("OIDC_CODE_TTL")
+
+
 def oauth_code_used_ttl():
     return _cfg("OIDC_ACCESS_TOKEN_TTL") + _cfg("OIDC_CODE_TTL")
 
 
-def oauth_access(token_hash):
-    """An access token (its hash): user, epoch, client, scope and token family."""
-    return f"{PREFIX}oauth:at:{token_hash}"
-
-
 def oauth_access_ttl():
     return _cfg("OIDC_ACCESS_TOKEN_TTL")
-
-
-def oauth_family_revoked(family_id):
-    """Set when a token family is revoked: its access tokens, still in Redis, stop working, and
-    so does a refresh token of it that SQL does not show revoked yet (a replayed code caught
-    while its first use was still saving). Lives as long as a refresh token may."""
-    return f"{PREFIX}oauth:famrev:{family_id}"
 
 
 def oauth_family_revoked_ttl():
