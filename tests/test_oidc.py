@@ -316,3 +316,20 @@ def test_prompt_none_answers_errors_instead_of_pages(app, register_user, browser
     assert browser.submit("/login", {"login": "alice", "password": PASSWORD}).status_code == 302
     no_consent = browser.client.get("/oauth/authorize", query_string=query).headers["Location"]
     assert no_consent.startswith(APP_CB) and "error=consent_required" in no_consent and "state=st" in no_consent
+
+
+def test_redis_keeps_only_hashes_and_every_oauth_key_expires(app, alice):
+    client_id, secret = make_client(app, "--trusted")
+    verifier, challenge = pkce()
+    code = _code(alice, client_id, challenge)
+    tokens = alice.client.post("/oauth/token", data={"grant_type": "authorization_code", "code": code,
+                                                     "redirect_uri": APP_CB, "code_verifier": verifier},
+                               auth=(client_id, secret)).get_json()
+    alice.client.post("/oauth/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": APP_CB,
+                                            "code_verifier": verifier}, auth=(client_id, secret))  # a replay
+    redis = app.extensions["authsvc.redis"]
+    oauth_keys = list(redis.scan_iter("authsvc:oauth:*"))
+    assert oauth_keys and all(redis.ttl(key) > 0 for key in oauth_keys)
+    stored = b" ".join(oauth_keys + [redis.get(key) or b"" for key in oauth_keys]).decode()
+    for secret_value in (code, tokens["access_token"], tokens["refresh_token"], secret, verifier):
+        assert secret_value not in stored
