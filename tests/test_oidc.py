@@ -333,3 +333,26 @@ def test_redis_keeps_only_hashes_and_every_oauth_key_expires(app, alice):
     stored = b" ".join(oauth_keys + [redis.get(key) or b"" for key in oauth_keys]).decode()
     for secret_value in (code, tokens["access_token"], tokens["refresh_token"], secret, verifier):
         assert secret_value not in stored
+
+
+def test_deactivation_ends_refresh_tokens_and_everything_is_audited(app, alice, api):
+    from .support import ADMIN_PASSWORD, create_admin
+
+    client_id, secret = make_client(app)
+    session, verifier, url, state = start(app, alice, client_id, secret)
+    token = session.fetch_token(f"{BASE}/oauth/token", authorization_response=authorize(alice, url),
+                                code_verifier=verifier)
+    create_admin(app)
+    admin = api.post("/sessions", json={"login": "boss", "password": ADMIN_PASSWORD}).get_json()["token"]
+    alice_id = api.get("/admin/users?q=alice", token=admin).get_json()["items"][0]["id"]
+    assert api.post(f"/admin/users/{alice_id}/deactivate", token=admin).status_code == 200
+    refused = alice.client.post("/oauth/token", data={"grant_type": "refresh_token",
+                                                      "refresh_token": token["refresh_token"]}, auth=(client_id, secret))
+    assert refused.status_code == 400
+    with app.app_context():
+        events = db.session.execute(db.select(AuditEvent.event, AuditEvent.detail, AuditEvent.user_id)).all()
+    seen = {(e, (d or {}).get("reason")) for e, d, _u in events if e.startswith("oauth.")}
+    assert {("oauth.client_created", None), ("oauth.consent_granted", None), ("oauth.authorized", None),
+            ("oauth.tokens_revoked", "sessions_ended")} <= seen
+    assert all(u == alice_id for e, _d, u in events if e in ("oauth.consent_granted", "oauth.authorized",
+                                                            "oauth.tokens_revoked"))

@@ -127,6 +127,7 @@ def save_code(code, client, redirect_uri, scope, user, nonce, challenge, method,
               "uid": user.id, "epoch": user.auth_epoch, "nonce": nonce, "challenge": challenge,
               "method": method, "auth_time": auth_time, "family": secrets.token_hex(16)}
     redis_client.set(keys.oauth_code(token_hash(code)), json.dumps(record), ex=keys.oauth_code_ttl())
+    audit.record("oauth.authorized", user=user, detail={"client_id": record["client_id"], "scope": scope})
 
 
 def take_code(code, client):
