@@ -93,12 +93,15 @@ def _sqlite_pragmas(connection, _record):
 
 def register_blueprints(app):
     from .api import bp as api_bp
-    from .web import (account, admin, auth, dev, ended, factors, forward_auth, main, ops, passkeys, recovery,
-                      register, summary, undo)
+    from .services.oidc import server as oidc_server
+    from .web import (account, admin, admin_apps, auth, dev, ended, factors, forward_auth, main, oauth, ops,
+                      passkeys, recovery, register, summary, undo)
 
     for blueprint in (main.bp, summary.bp, ended.bp, register.bp, auth.bp, recovery.bp, account.bp,
-                      factors.bp, passkeys.bp, undo.bp, admin.bp, ops.bp, forward_auth.bp, api_bp):
+                      factors.bp, passkeys.bp, undo.bp, admin.bp, admin_apps.bp, ops.bp, forward_auth.bp,
+                      oauth.bp, api_bp):
         app.register_blueprint(blueprint)
+    oidc_server.init_app(app)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
     if app.config["AUTHSVC_ENV"] == settings.DEVELOPMENT:
         app.register_blueprint(dev.bp)

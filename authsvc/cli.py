@@ -27,6 +27,10 @@ def register(app):
     app.cli.add_command(ip_blocks_group)
     app.cli.add_command(report)
 
+    from .cli_oidc import oidc_group
+
+    app.cli.add_command(oidc_group)
+
 
 @click.command("create-admin")
 @with_appcontext

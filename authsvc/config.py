@@ -145,6 +145,15 @@ SETTINGS = {
     # audit rows of requests that change nothing else in SQL (code sends, refused sign-ins) go
     # through a Redis stream that the mail workers write to the database; default: on outside testing
     "AUDIT_STREAM": (bool, None),
+    # OpenID Connect provider
+    # PEM private key files (RSA -> RS256, EC P-256 -> ES256), comma-separated: the first signs
+    # ID tokens, all are published in the JWKS (keep an old one listed until its tokens expire);
+    # unset: development and testing generate one into the instance folder, production has no provider
+    "OIDC_SIGNING_KEYS": (str, None),
+    "OIDC_CODE_TTL": (int, 60),  # an authorization code is redeemed within this many seconds, once
+    "OIDC_ACCESS_TOKEN_TTL": (int, 900),
+    "OIDC_ID_TOKEN_TTL": (int, 900),
+    "OIDC_REFRESH_TOKEN_DAYS": (int, 30),  # each refresh rotates the token; this bounds an unused one
 }
 
 # Settings that carry a secret (DATABASE_URL and REDIS_URL may hold passwords). Each may come

@@ -341,3 +341,41 @@ def passkey_challenge(challenge_hash):
 
 
 PASSKEY_CHALLENGE_TTL = 300  # the browser's dialog waits at most this long (options' timeout)
+
+
+# --- OpenID Connect provider (services/oidc/grants.py) --------------------------------------
+def oauth_code(code_hash):
+    """An authorization code's record; taken with GETDEL: one use. TTL OIDC_CODE_TTL."""
+    return f"{PREFIX}oauth:code:{code_hash}"
+
+
+def oauth_code_used(code_hash):
+    """The token family a redeemed code started: a second use of the code revokes it."""
+    return f"{PREFIX}oauth:codeused:{code_hash}"
+
+
+def oauth_access(token_hash):
+    """An access token's record (user, epoch, client, scope, family). TTL OIDC_ACCESS_TOKEN_TTL."""
+    return f"{PREFIX}oauth:at:{token_hash}"
+
+
+def oauth_family_revoked(family_id):
+    """A revoked token family: its access tokens and any refresh token SQL does not show revoked
+    yet (a code replay caught while its first use was saving) stop. Lives as long as a refresh token."""
+    return f"{PREFIX}oauth:famrev:{family_id}"
+
+
+def oauth_code_ttl():
+    return _cfg("OIDC_CODE_TTL")
+
+
+def oauth_code_used_ttl():
+    return _cfg("OIDC_ACCESS_TOKEN_TTL") + _cfg("OIDC_CODE_TTL")
+
+
+def oauth_access_ttl():
+    return _cfg("OIDC_ACCESS_TOKEN_TTL")
+
+
+def oauth_family_revoked_ttl():
+    return max(_cfg("OIDC_ACCESS_TOKEN_TTL"), _cfg("OIDC_REFRESH_TOKEN_DAYS") * DAY)

@@ -201,3 +201,6 @@ class DailyFigure(db.Model):
     day: Mapped[date] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+from .models_oauth import OAuthClient, OAuthConsent, OAuthRefreshToken, OAuthSubject  # noqa: E402,F401  (one metadata)

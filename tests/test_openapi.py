@@ -46,7 +46,7 @@ def test_document_is_valid_openapi_3_1(client):
 
 def test_every_route_is_in_the_document_with_its_path_parameters(client):
     doc = served(client)
-    assert len([op for item in doc["paths"].values() for op in item]) == 51  # + 5 second factors, + 7 passkeys, + 1 admin reset (13), + 1 end-others (14), + 3 IP blocks, + clear-codes (15)
+    assert len([op for item in doc["paths"].values() for op in item]) == 54  # + 5 second factors, + 7 passkeys, + 1 admin reset (13), + 1 end-others (14), + 3 IP blocks, + clear-codes (15), + 3 OIDC clients (17)
     deactivate = doc["paths"]["/admin/users/{user_id}/deactivate"]["post"]
     assert deactivate["parameters"] == [{"name": "user_id", "in": "path", "required": True, "schema": {
         "type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
@@ -108,7 +108,7 @@ def test_every_error_code_is_documented():
 def test_every_body_is_the_closed_schema_of_its_views_model(client):
     bodies = [op["requestBody"]["content"]["application/json"]["schema"]
               for item in served(client)["paths"].values() for op in item.values() if "requestBody" in op]
-    assert len(bodies) == 26  # + totp confirm, totp remove, recovery codes; + 5 for passkeys; + admin reset-factors; + IP block
+    assert len(bodies) == 27  # + totp confirm, totp remove, recovery codes; + 5 for passkeys; + admin reset-factors; + IP block; + OIDC client
     assert all(schema["additionalProperties"] is False for schema in bodies)
 
 

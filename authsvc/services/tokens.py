@@ -116,8 +116,12 @@ def end_all(user, keep=None):
     """Rotate the user's epoch and delete every session and token record except `keep`.
 
     The caller commits the epoch change; the epoch alone already invalidates everything.
+    The user's OpenID Connect refresh tokens are revoked too (access tokens die with the epoch).
     """
+    from .oidc.grants import revoke_user_tokens
+
     user.auth_epoch = new_epoch()
+    revoke_user_tokens(user, reason="sessions_ended")
     entries = _entries(user)
     _end(user.id, [(digest, kind) for digest, kind in entries if digest != keep])
     return len(entries) - (1 if keep in {digest for digest, _kind in entries} else 0)

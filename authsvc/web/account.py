@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user
 from ..errors import ServiceError
 from ..extensions import csrf
 from ..services import code_clock, factors, mail, recovery, tokens
+from ..services.oidc import grants as oidc_grants
 from .auth_helpers import (apply_error, current_session_hash, end_browser_session,
                            password_session_required)
 from .forms import ChangeEmailForm, ChangePasswordForm, CodeForm, EmptyForm
@@ -20,7 +21,7 @@ def index():
     sessions = tokens.list_sessions(current_user, current=current_session_hash())
     return render_template("account/index.html", user=current_user, sessions=sessions,
                            form=EmptyForm(), pending_email=recovery.pending_email(current_user),
-                           factors=factors.overview(current_user))
+                           factors=factors.overview(current_user), apps=oidc_grants.apps_of(current_user))
 
 
 @bp.post("/account/sessions/<public_id>/end")

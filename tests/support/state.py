@@ -6,8 +6,8 @@ from authsvc.extensions import db
 
 TEST_SECRET = "test-secret-key-for-authsvc-tests-only-0123456789"
 CAPTCHA_TEXT = "K7MX"
-TABLES = ("daily_figures", "passkeys", "recovery_codes", "totp_factors", "invite_uses", "audit_events", "invite_codes",
-          "users")
+TABLES = ("oauth_refresh_tokens", "oauth_consents", "oauth_subjects", "oauth_clients", "daily_figures", "passkeys",
+          "recovery_codes", "totp_factors", "invite_uses", "audit_events", "invite_codes", "users")
 
 
 def clean_state(app):
