@@ -26,7 +26,7 @@ def test_both_mode_the_page_does_the_work_by_itself_and_the_code_is_sent(new_con
     page.goto("/login/code")
     widget = page.locator("altcha-widget")
     expect(widget).to_have_count(1)
-    expect(widget).to_be_hidden()  # nothing to see or click: invisible to people
+    expect(widget.locator(".altcha")).to_be_hidden()  # nothing to see or click: invisible to people
     solved = page.locator('input[name="captcha_pow"]')
     expect(solved).to_have_count(1, timeout=20_000)
     expect(solved).not_to_have_value("", timeout=20_000)  # done on load, before any click
