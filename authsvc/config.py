@@ -44,8 +44,10 @@ SETTINGS = {
     # image | pow | both (the picture and a proof of work); unset: both in production, image
     # in development and testing (no waiting on each page, CAPTCHA_FIXED_TEXT solves it)
     "CAPTCHA_MODE": (str, None),
-    "CAPTCHA_POW_COST": (int, 1000),  # PBKDF2 iterations per try of the proof of work
-    "CAPTCHA_POW_MAX": (int, 600),  # the largest counter: a client tries MAX / 2 on average
+    # the proof of work: PBKDF2 iterations per try, and the largest counter (a client tries
+    # MAX / 2 on average: about 0.75 s of a browser's CPU, 0.5 s of a bot's; bench/RESULTS.md)
+    "CAPTCHA_POW_COST": (int, 50000),
+    "CAPTCHA_POW_MAX": (int, 70),
     # one-time codes
     "CODE_TTL_REGISTER": (int, 900),
     "CODE_TTL_LOGIN": (int, 300),

@@ -62,9 +62,10 @@ def test_a_wrong_answer_still_burns_the_captcha_even_when_limited(make_service, 
     solved = service.api.captcha()
     if "captcha_answer" in solved:
         spoilt = {**solved, "captcha_answer": "XXXX"}
-    else:  # the work's counter moved by one: the key no longer matches
+    else:  # a key the work does not give
         payload = json.loads(base64.b64decode(solved["captcha_pow"]))
-        payload["solution"]["counter"] += 1
+        key = payload["solution"]["derivedKey"]
+        payload["solution"]["derivedKey"] = ("1" if key[0] == "0" else "0") + key[1:]
         spoilt = {**solved, "captcha_pow": base64.b64encode(json.dumps(payload).encode()).decode()}
     wrong = _code(service, "login", "alice@example.com", spoilt)
     assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "captcha_invalid"
