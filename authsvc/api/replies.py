@@ -82,8 +82,8 @@ class SecondFactorChallenge(Reply):
 
 class PowChallenge(Reply):
     """An ALTCHA challenge (v2): solve it as docs/api.md shows, send the payload as captcha_pow."""
-    model_config = ConfigDict(extra="allow")
-    parameters: dict[str, Any]
+    parameters: Annotated[dict[str, Any], Field(description=(
+        "algorithm, cost, keyLength, keyPrefix, keySignature, nonce, salt, expiresAt, data"))]
     signature: str
 
 

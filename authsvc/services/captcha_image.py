@@ -23,12 +23,12 @@ ALPHABET = "CEHKMPTXY349"
 WIDTH, HEIGHT = 240, 80
 GLYPH_BOX = 64
 GLYPH_SIZES = (44, 47, 50)
-ANGLES = tuple(range(-24, 25, 3))  # degrees; the rotated masks are cached per angle
+ANGLES = tuple(range(-30, 31, 3))  # degrees; the rotated masks are cached per angle
 DOTS = 70  # per shade
 WARP_STRIP = 20  # px per mesh quad
-MARGIN = 10  # px left and right of the text
+MARGIN = 18  # px left and right of the text: neighbours touch, never stack
 JITTER_X, JITTER_Y = 3, 5  # px a glyph moves from its place
-CURVES, CURVE_WIDTHS = 3, (2, 3)
+CURVES, CURVE_WIDTHS = 4, (2, 3, 3)
 
 
 _SYSTEM_RANDOM = secrets.SystemRandom()
@@ -92,7 +92,7 @@ def draw(text, rng=None):
 
 def _warp(image, rng):
     """Shift vertical strips along a sine wave (a cheap mesh transform)."""
-    amp, freq, phase = rng.uniform(3, 6), rng.uniform(0.03, 0.06), rng.uniform(0, 6.3)
+    amp, freq, phase = rng.uniform(4, 7), rng.uniform(0.035, 0.065), rng.uniform(0, 6.3)
     mesh = []
     for x in range(0, WIDTH, WARP_STRIP):
         d0 = amp * math.sin(freq * x + phase)
