@@ -47,7 +47,14 @@ SETTINGS = {
     "CAPTCHA_ENABLED": (bool, True),
     "CAPTCHA_TTL": (int, 300),
     "CAPTCHA_FIXED_TEXT": (str, None),  # tests only: refused outside AUTHSVC_ENV=testing
-    "CAPTCHA_IMAGE_LIMIT": (str, "30 per minute;300 per hour"),
+    "CAPTCHA_IMAGE_LIMIT": (str, "30 per minute;300 per hour"),  # pictures and challenges, per IP
+    # image | pow | both (the picture and a proof of work); unset: both in production, image
+    # in development and testing (no waiting on each page, CAPTCHA_FIXED_TEXT solves it)
+    "CAPTCHA_MODE": (str, None),
+    # the proof of work: PBKDF2 iterations per try, and the largest counter (a client tries
+    # MAX / 2 on average: about 0.75 s of a browser's CPU, 0.5 s of a bot's; bench/RESULTS.md)
+    "CAPTCHA_POW_COST": (int, 50000),
+    "CAPTCHA_POW_MAX": (int, 70),
     # one-time codes
     "CODE_TTL_REGISTER": (int, 900),
     "CODE_TTL_LOGIN": (int, 300),
@@ -236,7 +243,12 @@ def finalise(config, instance_path):
         raise RuntimeError("FLASK_DEBUG/DEBUG is only allowed with AUTHSVC_ENV=development; refusing to start")
     if config.get("CAPTCHA_FIXED_TEXT") and env != TESTING:
         raise RuntimeError("CAPTCHA_FIXED_TEXT is a test-only setting; refusing to start")
+    if not config.get("CAPTCHA_MODE"):
+        config["CAPTCHA_MODE"] = "both" if env == PRODUCTION else "image"
+    if config["CAPTCHA_POW_COST"] < 1 or not 1 <= config["CAPTCHA_POW_MAX"] <= 10_000_000:
+        raise RuntimeError("CAPTCHA_POW_COST must be 1 or more, CAPTCHA_POW_MAX 1 to 10000000")
     for name, allowed in (("REGISTRATION_MODE", ("open", "invite", "closed")),
+                          ("CAPTCHA_MODE", ("image", "pow", "both")),
                           ("LOGIN_SECOND_FACTOR", ("off", "always", "new_device")),
                           ("LOGIN_CAPTCHA", ("after_failures", "always", "never")),
                           ("MAIL_WORKER", ("embedded", "external")),

@@ -58,6 +58,8 @@ def base_config(redis_url, database_url, smtp_server, tmp_path_factory):
         "MAIL_TIMEOUT": 5,
         "CAPTCHA_ENABLED": True,
         "CAPTCHA_FIXED_TEXT": CAPTCHA_TEXT,
+        "CAPTCHA_POW_COST": 50,  # a few ms of work per captcha (production: about 0.5 s)
+        "CAPTCHA_POW_MAX": 40,
         "PUBLIC_URL": "https://accounts.example.com",
         "RATELIMIT_ENABLED": True,
         "REGISTRATION_MODE": "open",

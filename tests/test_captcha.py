@@ -6,7 +6,7 @@ import time
 from PIL import Image
 import io
 
-from authsvc.services import captcha as captcha_service
+from authsvc.services import captcha_image
 
 from .support import CAPTCHA_TEXT
 
@@ -25,7 +25,7 @@ def test_captcha_endpoint_returns_a_png(api):
     prefix = "data:image/png;base64,"
     assert body["image"].startswith(prefix)
     image = Image.open(io.BytesIO(base64.b64decode(body["image"][len(prefix):])))
-    assert image.format == "PNG" and image.size == (150, 54)
+    assert image.format == "PNG" and image.size == (240, 80)
 
 
 def test_captcha_is_required(api, mailbox):
@@ -88,14 +88,38 @@ def test_captcha_image_endpoint_is_rate_limited(make_service):
 
 
 def test_drawn_text_uses_no_look_alikes_and_varies(app):
-    with app.app_context():
-        texts = {captcha_service.random_text() for _ in range(200)}
+    """The characters people confused (issue 14: 4/A, 7/T, W/N, E/F/A) and the usual
+    look-alikes never appear; one of each confusable group may stay."""
+    texts = {captcha_image.random_text() for _ in range(300)}
     assert all(4 <= len(t) <= 5 for t in texts)
-    assert not set("".join(texts)) & set("0O1IL5S8B2Z")
-    assert len(texts) > 190
-    first = captcha_service.draw("ACEF")
-    second = captcha_service.draw("ACEF")
+    used = set("".join(texts))
+    assert used == set(captcha_image.ALPHABET)
+    assert not used & set("0O1IL5S8B2ZAFWN7G6RUVQDJ")
+    for group in ("4A", "7T", "WNM", "EFA", "6GC", "PR"):
+        assert len(used & set(group)) <= 1, group
+    assert len(texts) > 280
+    first = captcha_image.draw("CEHK")
+    second = captcha_image.draw("CEHK")
     assert first != second  # noise and warp differ every time
+
+
+def test_the_picture_is_large_and_the_glyphs_stay_inside_it(app, monkeypatch):
+    """240x80 (the old one was 150x54) and no glyph cut by the edge: drawn without the
+    crossing curves and dots, the outer 3 px of the picture stay (almost) free of ink."""
+    import random
+
+    from PIL import Image
+
+    monkeypatch.setattr(captcha_image, "CURVES", 0)
+    monkeypatch.setattr(captcha_image, "DOTS", 0)
+    for seed in range(30):
+        rng = random.Random(seed)
+        image = Image.open(io.BytesIO(captcha_image.draw("MHMHM", rng))).convert("L")
+        assert image.size == (240, 80)
+        ink = image.point(lambda v: 255 if v < 160 else 0)
+        border = sum(ink.crop(box).histogram()[255]
+                     for box in ((0, 0, 3, 80), (237, 0, 240, 80), (0, 0, 240, 2), (0, 78, 240, 80)))
+        assert border < 5, seed
 
 
 def test_page_and_api_captchas_share_one_budget(make_service):

@@ -6,6 +6,8 @@ back after a 429 with the time it had left; an accepted request and a wrong answ
 spend it, and one captcha never gets two requests through.
 """
 
+import base64
+import json
 import time
 
 import pytest
@@ -27,9 +29,10 @@ def _code(service, flow, email, solved):
     return service.api.post(path, json={**body(email), **solved})
 
 
+@pytest.mark.parametrize("mode", ("image", "pow", "both"))
 @pytest.mark.parametrize("flow", sorted(FLOWS))
-def test_a_429_keeps_the_solved_captcha_for_the_retry_and_then_it_is_spent(make_service, flow):
-    service = make_service(RESEND_COOLDOWN=1)
+def test_a_429_keeps_the_solved_captcha_for_the_retry_and_then_it_is_spent(make_service, flow, mode):
+    service = make_service(RESEND_COOLDOWN=1, CAPTCHA_MODE=mode)
     assert _code(service, flow, "alice@example.com", service.api.captcha()).status_code == 202
     solved = service.api.captcha()
     limited = _code(service, flow, "alice@example.com", solved)
@@ -52,11 +55,19 @@ def test_the_kept_captcha_keeps_its_deadline(make_service):
     assert 0 < after <= before <= 300_000
 
 
-def test_a_wrong_answer_still_burns_the_captcha_even_when_limited(make_service):
-    service = make_service()
+@pytest.mark.parametrize("mode", ("image", "pow", "both"))
+def test_a_wrong_answer_still_burns_the_captcha_even_when_limited(make_service, mode):
+    service = make_service(CAPTCHA_MODE=mode)
     assert _code(service, "login", "alice@example.com", service.api.captcha()).status_code == 202
     solved = service.api.captcha()
-    wrong = _code(service, "login", "alice@example.com", {**solved, "captcha_answer": "XXXX"})
+    if "captcha_answer" in solved:
+        spoilt = {**solved, "captcha_answer": "XXXX"}
+    else:  # a key the work does not give
+        payload = json.loads(base64.b64decode(solved["captcha_pow"]))
+        key = payload["solution"]["derivedKey"]
+        payload["solution"]["derivedKey"] = ("1" if key[0] == "0" else "0") + key[1:]
+        spoilt = {**solved, "captcha_pow": base64.b64encode(json.dumps(payload).encode()).decode()}
+    wrong = _code(service, "login", "alice@example.com", spoilt)
     assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "captcha_invalid"
     right_later = _code(service, "login", "bob@example.com", solved)
     assert right_later.get_json()["error"]["code"] == "captcha_invalid"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from authsvc.services.captcha import ALPHABET
+from authsvc.services.captcha_image import ALPHABET
 
 from .support.checkout import ROOT, checkout_env, commands, make_recipe, run_shell, sh_blocks
 

@@ -6,8 +6,9 @@ the one error shape (replies.Error), the OpenAPI document (openapi.py) and the a
 # Every error code the API answers with (authsvc/errors.py, authsvc/errorhandlers.py).
 ERROR_CODES = {
     "invalid_input": "A field is missing, of the wrong type or size, or refused; see `fields`.",
-    "captcha_required": "This request needs a solved captcha (captcha_id, captcha_answer).",
-    "captcha_invalid": "Wrong or expired captcha answer; each captcha is single use.",
+    "captcha_required": "This request needs a solved captcha (captcha_id and captcha_answer, "
+                        "captcha_pow, or all three: see POST /captcha's mode).",
+    "captcha_invalid": "Wrong or expired captcha answer or proof of work; each captcha is single use.",
     "invalid_code": "Wrong emailed code; `remaining_attempts` says how many tries are left.",
     "code_expired": "The code expired, was used up, or was superseded by a newer one.",
     "invalid_credentials": "Unknown login or wrong password (one answer for both).",

@@ -13,7 +13,8 @@ from .inputs import accepts
            errors=(*CAPTCHA_ERRORS, 422, 429))
 @accepts(schemas.EmailCaptcha)
 def password_reset(body):
-    return jsonify(recovery.request_reset(body.email, body.captcha_id, body.captcha_answer)), 202
+    return jsonify(recovery.request_reset(body.email, body.captcha_id, body.captcha_answer,
+                                                  body.captcha_pow)), 202
 
 
 @bp.post("/password-resets/confirm")

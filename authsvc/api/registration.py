@@ -4,7 +4,6 @@ import base64
 
 from flask import jsonify
 
-from .. import keys
 from ..ratelimits import captcha_images
 from ..services import captcha, registration, tokens
 from . import bp, replies, schemas
@@ -13,18 +12,19 @@ from .inputs import accepts
 
 
 @bp.post("/captcha")
-@operation("registration_captcha", "A new captcha picture (single use, CAPTCHA_TTL)", {
+@operation("registration_captcha", "A new captcha: a picture, a proof of work or both (CAPTCHA_MODE; single use, CAPTCHA_TTL)", {
     201: Answer(replies.Captcha, "A captcha", {"register": {
         "operationId": "registration_start", "requestBody": {"captcha_id": "$response.body#/captcha_id"}}})},
     errors=(429,))
 @captcha_images
 def new_captcha():
-    captcha_id, png = captcha.new_captcha()
-    return jsonify({
-        "captcha_id": captcha_id,
-        "image": "data:image/png;base64," + base64.b64encode(png).decode(),
-        "expires_in": keys.captcha_ttl(),
-    }), 201
+    issued = captcha.issue()
+    body = {"captcha_id": issued.captcha_id, "expires_in": issued.expires_in, "mode": captcha.mode()}
+    if issued.png is not None:
+        body["image"] = "data:image/png;base64," + base64.b64encode(issued.png).decode()
+    if issued.challenge is not None:
+        body["pow"] = issued.challenge
+    return jsonify(body), 201
 
 
 @bp.post("/registrations")
@@ -35,7 +35,8 @@ def new_captcha():
 def register(body):
     answer = registration.start_registration(
         body.email, body.username, body.password, invite_code=body.invite_code,
-        captcha_id=body.captcha_id, captcha_answer=body.captcha_answer)
+        captcha_id=body.captcha_id, captcha_answer=body.captcha_answer,
+        captcha_pow=body.captcha_pow)
     return jsonify(answer), 202
 
 

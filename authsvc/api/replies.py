@@ -90,10 +90,20 @@ class SecondFactorChallenge(Reply):
     expires_in: Seconds
 
 
+class PowChallenge(Reply):
+    """An ALTCHA challenge (v2): solve it as docs/api.md shows, send the payload as captcha_pow."""
+    parameters: Annotated[dict[str, Any], Field(description=(
+        "algorithm, cost, keyLength, keyPrefix, keySignature, nonce, salt, expiresAt, data"))]
+    signature: str
+
+
 class Captcha(Reply):
     captcha_id: str
     expires_in: Seconds
-    image: Annotated[str, Field(pattern="^data:image/png;base64,")]
+    mode: Annotated[Literal["image", "pow", "both"], Field(description=(
+        "what to send back: image: captcha_answer; pow: captcha_pow; both: the two"))]
+    image: absent(Annotated[str, Field(pattern="^data:image/png;base64,")], "image and both modes: the picture")
+    pow: absent(PowChallenge, "pow and both modes: the proof of work to do")
 
 
 class VerificationSent(Reply):

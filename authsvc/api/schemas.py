@@ -33,6 +33,7 @@ Password = text(PASSWORD_MAX)
 Code = text(16, "the 6 digits from the mail (spaces and dashes are ignored)")
 CaptchaId = optional(text(64))
 CaptchaAnswer = optional(text(16))
+CaptchaPow = optional(text(4096, "pow and both captcha modes: the solved challenge, base64 JSON (docs/api.md)"))
 DeviceToken = optional(text(128, "the device_token a sign-in with a second step returned"))
 
 
@@ -50,6 +51,7 @@ class RegistrationStart(Body):
     invite_code: optional(text(64))
     captcha_id: CaptchaId
     captcha_answer: CaptchaAnswer
+    captcha_pow: CaptchaPow
 
 
 RegistrationId = text(64, "the registration_id POST /registrations returned")
@@ -75,6 +77,7 @@ class PasswordSignIn(Body):
     password: Password
     captcha_id: CaptchaId
     captcha_answer: CaptchaAnswer
+    captcha_pow: CaptchaPow
     device_token: DeviceToken
 
 
@@ -122,6 +125,7 @@ class EmailCaptcha(Body):
     email: Email
     captcha_id: CaptchaId
     captcha_answer: CaptchaAnswer
+    captcha_pow: CaptchaPow
 
 
 class CodeSignIn(Body):

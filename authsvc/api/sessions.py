@@ -29,7 +29,7 @@ def signed_in_answer(result):
 @accepts(schemas.PasswordSignIn)
 def create_session(body):
     result = signin.password_login(body.login, body.password, body.captcha_id,
-                                   body.captcha_answer, body.device_token)
+                                   body.captcha_answer, body.device_token, captcha_pow=body.captcha_pow)
     return _signed_in_or_next_step(result)
 
 
@@ -72,7 +72,8 @@ def second_factor_resend(body):
            errors=(*CAPTCHA_ERRORS, CODE_LOGIN_OFF, 422, 429))
 @accepts(schemas.EmailCaptcha)
 def login_code(body):
-    return jsonify(signin.request_login_code(body.email, body.captcha_id, body.captcha_answer)), 202
+    return jsonify(signin.request_login_code(body.email, body.captcha_id, body.captcha_answer,
+                                                   body.captcha_pow)), 202
 
 
 @bp.post("/sessions/code")

@@ -20,10 +20,10 @@ from . import (audit, captcha, codes, devices, email_undo, factors, forward_auth
 from .validation import check_new_password, mask_email, normalize_code, normalize_email
 
 
-def request_reset(email, captcha_id=None, captcha_answer=None):
+def request_reset(email, captcha_id=None, captcha_answer=None, captcha_pow=None):
     """Send a reset code if the address has an account; the same answer either way."""
     email = normalize_email(email)
-    with captcha.kept_if_limited(captcha_id, captcha_answer):
+    with captcha.kept_if_limited(captcha_id, captcha_answer, captcha_pow):
         sendlimits.charge_send(email, client_net(), "reset")
     mail.send_code("reset", email, account=mail.IF_ACCOUNT)
     audit.record("password.reset_requested", email=email)

@@ -40,7 +40,7 @@ def _collect(fields, name, fn, *args):
 
 
 def start_registration(email, username, password, invite_code=None, captcha_id=None,
-                       captcha_answer=None):
+                       captcha_answer=None, captcha_pow=None):
     """Validate, check captcha and limits, store the pending registration, queue the code."""
     mode = current_app.config["REGISTRATION_MODE"]
     if mode == "closed":
@@ -56,7 +56,7 @@ def start_registration(email, username, password, invite_code=None, captcha_id=N
         invite_code = _collect(errors, "invite_code", invites.normalize_invite, invite_code)
     if errors:
         raise InvalidInput(errors)
-    with captcha.kept_if_limited(captcha_id, captcha_answer):  # a 429 leaves it solved
+    with captcha.kept_if_limited(captcha_id, captcha_answer, captcha_pow):  # a 429 leaves it solved
         # The IP pays first: a "username taken" answer costs budget too, so usernames can't be
         # probed past the limit. A send the address's own limits refuse gives the IP's charge back.
         ip_charge = sendlimits.charge_send(None, client_net(), "register")

@@ -43,7 +43,8 @@ def lock_remaining(subject):
     return max(0, int(redis_client.ttl(keys.lockout(subject))))
 
 
-def password_login(login, password, captcha_id=None, captcha_answer=None, device_token=None):
+def password_login(login, password, captcha_id=None, captcha_answer=None, device_token=None,
+                   captcha_pow=None):
     """Check a password; returns SignedIn, or a SecondFactorChallenge, or raises."""
     login = normalize_login(login)
     if not password:
@@ -52,13 +53,13 @@ def password_login(login, password, captcha_id=None, captcha_answer=None, device
     subject = _subject(login, user)
     try:
         slot = attempts.reserve(subject, attempts.captcha_rule(captcha.enabled()),
-                                has_captcha=bool(captcha_id))
+                                has_captcha=captcha.offered(captcha_id, captcha_pow))
     except AccountLocked:
         metrics.LOGINS.labels("password", "locked").inc()
         raise
     if slot.captcha_due:
         try:
-            captcha.check_captcha(captcha_id, captcha_answer)
+            captcha.check_captcha(captcha_id, captcha_answer, captcha_pow)
         except Exception:
             attempts.settle(slot, "void")  # a wrong captcha is not a password failure
             raise
@@ -150,11 +151,11 @@ def _code_login_allowed():
         raise Forbidden(_("Sign-in by emailed code is switched off. Please sign in with your password."))
 
 
-def request_login_code(email, captcha_id=None, captcha_answer=None):
+def request_login_code(email, captcha_id=None, captcha_answer=None, captcha_pow=None):
     """Send a sign-in code; the same answer and work whether or not the account exists."""
     _code_login_allowed()
     email = normalize_email(email)
-    with captcha.kept_if_limited(captcha_id, captcha_answer):
+    with captcha.kept_if_limited(captcha_id, captcha_answer, captcha_pow):
         sendlimits.charge_send(email, client_net(), "login")
     # issued either way, so verifying a guess behaves alike for every address
     mail.send_code("login", email, account=mail.IF_ACCOUNT)

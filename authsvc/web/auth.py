@@ -56,7 +56,7 @@ def login_submit():
         try:
             result = signin.password_login(
                 form.login.data, form.password.data, session.pop("captcha_id", None),
-                form.captcha.data, request.cookies.get(DEVICE_COOKIE))
+                form.captcha.data, request.cookies.get(DEVICE_COOKIE), captcha_pow=form.captcha_pow.data)
         except CaptchaRequired as error:
             session["login_captcha"] = True
             status = apply_error(form, error)

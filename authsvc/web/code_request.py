@@ -8,7 +8,7 @@ from .forms import EmailCaptchaForm
 
 
 def code_request_page(template, pending_key, send, sent_message, verify_endpoint, **pending):
-    """Ask `send(email, captcha_id, captcha_answer)` for a code; on success remember the flow
+    """Ask `send(email, captcha_id, captcha_answer, captcha_pow)` for a code; on success remember the flow
     under `pending_key` (with `pending`), flash `sent_message(answer)` and go to the code page.
     Coming back from the code page ("send a new code"), the address is filled in again."""
     form = EmailCaptchaForm()
@@ -16,7 +16,7 @@ def code_request_page(template, pending_key, send, sent_message, verify_endpoint
     if form.validate_on_submit():
         captcha_id = session.pop("captcha_id", None)
         try:
-            answer = send(form.email.data, captcha_id, form.captcha.data)
+            answer = send(form.email.data, captcha_id, form.captcha.data, form.captcha_pow.data)
         except ServiceError as error:
             status = apply_error(form, error, captcha_id)
         else:

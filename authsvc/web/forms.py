@@ -66,6 +66,12 @@ def _captcha():
         "autocomplete": "off", "maxlength": 8, "autocapitalize": "characters", "spellcheck": "false"})
 
 
+def _captcha_pow():
+    """The solved proof of work: the <altcha-widget> adds this input itself (never rendered
+    by us, except to keep a solved captcha after a 429)."""
+    return StringField()
+
+
 def _confirm(target):
     return PasswordField(_l("Repeat password"), validators=[
         EqualTo(target, message=_l("The two passwords do not match."))],
@@ -81,6 +87,7 @@ class RegisterForm(FlaskForm):
     confirm = _confirm("password")
     invite_code = StringField(_l("Invite code"), render_kw={"autocomplete": "off", "maxlength": 64})
     captcha = _captcha()
+    captcha_pow = _captcha_pow()
 
 
 class CodeForm(FlaskForm):
@@ -132,12 +139,14 @@ class LoginForm(FlaskForm):
     password = _password(_l("Password"), "current-password")
     remember = BooleanField(_l("Keep me signed in on this device"))
     captcha = _captcha()
+    captcha_pow = _captcha_pow()
     next = HiddenField()
 
 
 class EmailCaptchaForm(FlaskForm):
     email = EmailField(_l("Email"), render_kw={**REQUIRED, "autocomplete": "email", "maxlength": 254})
     captcha = _captcha()
+    captcha_pow = _captcha_pow()
 
 
 class ResetForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Home, the captcha picture and the language switch."""
 
-from flask import (Blueprint, current_app, has_request_context, make_response, redirect, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, has_request_context, jsonify, make_response, redirect,
+                   request, session, url_for)
 from flask_login import current_user
 
 from ..ratelimits import captcha_images
@@ -23,11 +23,25 @@ def index():
 @bp.get("/captcha.png")
 @captcha_images
 def captcha_image():
-    """A new captcha for this browser session; the previous one stops working."""
+    """A new captcha picture for this browser session; the previous one stops working."""
+    if not captcha.wants_image():
+        abort(404)
     captcha_id, png = captcha.new_captcha()
     session["captcha_id"] = captcha_id
     response = make_response(png)
     response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/captcha/challenge")
+@captcha_images
+def captcha_challenge():
+    """A proof-of-work challenge for the page's <altcha-widget> (CAPTCHA_MODE pow or both).
+    It names its own captcha id; the solution the widget posts brings it back."""
+    if not captcha.wants_pow():
+        abort(404)
+    response = jsonify(captcha.new_challenge())
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -29,7 +29,7 @@ def start():
             answer = registration.start_registration(
                 form.email.data, form.username.data, form.password.data,
                 invite_code=form.invite_code.data, captcha_id=captcha_id,
-                captcha_answer=form.captcha.data)
+                captcha_answer=form.captcha.data, captcha_pow=form.captcha_pow.data)
         except ServiceError as error:
             status = apply_error(form, error, captcha_id)
         else:

@@ -1,15 +1,46 @@
 // Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
-  // "New picture": reload the captcha image in place instead of the whole page.
-  document.querySelectorAll("[data-captcha-refresh]").forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      var img = link.parentNode.querySelector("[data-captcha]");
-      if (!img) { return; }
-      event.preventDefault();
+  // "New picture": a button that draws a new captcha in place (the link beside it, for
+  // pages without scripts, reloads the whole page instead). The answer field is emptied and
+  // focused, and a status line tells screen readers that the picture changed.
+  document.querySelectorAll("[data-captcha-refresh]").forEach(function (button) {
+    var box = button.closest(".captcha");
+    var img = box && box.querySelector("[data-captcha]");
+    if (!img) { return; }
+    var link = box.querySelector("[data-captcha-reload]");
+    if (link) { link.hidden = true; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
       img.src = img.src.split("?")[0] + "?t=" + Date.now();
-      var input = link.parentNode.querySelector("input");
+      var input = box.querySelector("input[type=text], input:not([type])");
+      var status = box.querySelector("[data-captcha-status]");
+      if (status) { status.textContent = button.getAttribute("data-done") || ""; }
       if (input) { input.value = ""; input.focus(); }
+    });
+  });
+  // Proof of work (<altcha-widget auto=onload>): it starts when the page loads and takes
+  // about a second. A form sent before it is done waits for it, then goes by itself.
+  document.querySelectorAll("altcha-widget[data-pow]").forEach(function (widget) {
+    var form = widget.closest("form");
+    if (!form) { return; }
+    var verified = false;
+    var failed = false;  // no work to wait for: the server then says what is missing
+    var waiting = null;
+    widget.addEventListener("statechange", function (event) {
+      var state = event.detail && event.detail.state;
+      verified = state === "verified";
+      failed = state === "error";
+      if ((verified || failed) && waiting) {
+        var submitter = waiting.submitter;
+        waiting = null;
+        if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      if (verified || failed) { return; }
+      event.preventDefault();
+      waiting = { submitter: event.submitter };
     });
   });
   // Resend countdown: the button stays disabled until the server's cooldown is over.

@@ -81,7 +81,7 @@ def captcha_loaded(page):
     image = page.locator("img[data-captcha]")
     expect(image).to_be_visible()
     image.evaluate("img => img.decode()")  # waits for the picture; throws if it is broken
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 150
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 240
     return image
 
 

@@ -117,7 +117,7 @@ def test_new_captcha_picture_replaces_the_old_one(page):
     before = image.get_attribute("src")
     page.locator("#captcha").fill("ABC")
     with page.expect_response(lambda r: "/captcha.png?t=" in r.url) as fresh:
-        page.get_by_role("link", name=zh("New picture")).click()
+        page.get_by_role("button", name=zh("New picture")).click()
     assert fresh.value.status == 200
     expect(image).not_to_have_attribute("src", before)
     captcha_loaded(page)

@@ -130,7 +130,7 @@ def _admin_rules(app):
 
 
 VALUES = {"user_id": 1, "action": "deactivate", "code": "SOME-CODE", "block_id": "0123456789ab",
-          "target": "203.0.113.0/24"}
+          "target": "203.0.113.0/24", "client_id": "no-such-client"}
 
 
 def test_item_32_every_admin_route_answers_anonymous_401_and_users_403(app, api, register_user):

@@ -1,6 +1,7 @@
 """Clients for the tests: the JSON API, a form-posting browser, and a service bundling both."""
 
 from . import Mailbox, csrf_from
+from .pow import solve_pow
 from .state import CAPTCHA_TEXT
 
 ADMIN_PASSWORD = "the admin passphrase"
@@ -52,10 +53,17 @@ class Api:
         return self.call("DELETE", path, **kwargs)
 
     def captcha(self, ip=None):
-        """A fresh captcha id and its (test-fixed) answer."""
+        """A fresh captcha, solved: its id and (test-fixed) answer, and/or the proof of work
+        done by docs/api.md's example, as CAPTCHA_MODE asks."""
         response = self.post("/captcha", ip=ip)
         assert response.status_code == 201, response.get_json()
-        return {"captcha_id": response.get_json()["captcha_id"], "captcha_answer": CAPTCHA_TEXT}
+        body = response.get_json()
+        solved = {}
+        if "image" in body:
+            solved.update(captcha_id=body["captcha_id"], captcha_answer=CAPTCHA_TEXT)
+        if "pow" in body:
+            solved["captcha_pow"] = solve_pow(body["pow"])
+        return solved
 
     def register(self, email="alice@example.com", username="alice",
                  password="correct horse battery", ip=None, headers=None, **extra):
