@@ -313,7 +313,7 @@ def test_a_browser_opens_the_app_signs_in_and_lands_back_signed_in(site):
             expect(page.locator("#return-to")).to_contain_text("app.authsvc.test")
             page.get_by_label("邮箱或用户名").fill("alice")
             page.get_by_label("密码", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="登录").click()
+            page.get_by_role("button", name="登录", exact=True).click()  # not "使用通行密钥登录"
             expect(page).to_have_url(site.url("app", "/notes?id=7&view=full"))
             expect(page.locator("#user")).to_have_text("alice")
             # the next page of the app needs no new sign-in
