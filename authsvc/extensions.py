@@ -1,6 +1,7 @@
 """Extension singletons; each is bound to an app in create_app(), never at import."""
 
 import atexit
+import hashlib
 import logging
 import os
 import shutil
@@ -112,15 +113,59 @@ class RedisClient:
                 pass
 
     def script(self, source):
-        """A Lua script registered once per app (EVALSHA afterwards: one round trip)."""
-        scripts = current_app.extensions.setdefault("authsvc.redis.scripts", {})
-        registered = scripts.get(source)
-        if registered is None:
-            registered = scripts[source] = current_app.extensions["authsvc.redis"].register_script(source)
-        return registered
+        """A Lua script run by EVALSHA: one round trip, on the client or queued on a pipeline
+        (see LuaScript: unlike redis-py's own scripts, a pipeline sends no SCRIPT EXISTS)."""
+        found = _SCRIPTS.get(source)
+        if found is None:
+            found = _SCRIPTS[source] = LuaScript(source)
+        return found
 
     def __getattr__(self, name):
         return getattr(current_app.extensions["authsvc.redis"], name)
+
+
+class LuaScript:
+    """EVALSHA, and EVAL once when the server lacks the script (a restart, a failover, SCRIPT
+    FLUSH), which loads it for the next calls. On a pipeline the EVALSHA is only queued:
+    run_pipeline() sends the pipeline and repeats a NOSCRIPT answer as EVAL. redis-py's own
+    Script asks SCRIPT EXISTS before every pipeline instead, a round trip per execute."""
+
+    def __init__(self, source):
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    def __call__(self, keys=(), args=(), client=None):
+        client = current_app.extensions["authsvc.redis"] if client is None else client
+        if isinstance(client, redis.client.Pipeline):
+            client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+            return client
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return client.eval(self.source, len(keys), *keys, *args)
+
+
+_SCRIPTS = {}  # source -> LuaScript (process-wide: a script's text names it on every server)
+
+
+def run_pipeline(pipe):
+    """Send a pipeline (one round trip) and return its answers; an EVALSHA the server did not
+    know is run again as EVAL (a second round trip, after a restart only). Raises the first
+    error among the answers, as pipe.execute() does."""
+    stack = [args for args, _options in pipe.command_stack]
+    answers = pipe.execute(raise_on_error=False)
+    for index, answer in enumerate(answers):
+        if isinstance(answer, redis.exceptions.NoScriptError) and stack[index][0] == "EVALSHA":
+            script = next(s for s in _SCRIPTS.values() if s.sha == stack[index][1])
+            client = redis.Redis(connection_pool=pipe.connection_pool)
+            try:
+                answers[index] = client.eval(script.source, *stack[index][2:])
+            except redis.exceptions.ResponseError as exc:
+                answers[index] = exc
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers
 
 
 def _shutdown_unless_shared(server):

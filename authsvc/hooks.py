@@ -10,8 +10,9 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errorhandlers import error_response
-from .errors import Unavailable, humanize_seconds
-from .extensions import db
+from .errors import IpBlocked, Unavailable, humanize_seconds
+from . import redis_writes
+from .extensions import db, redis_client
 from .requestinfo import describe_device
 from .services import audit, audit_stream, ipblocks, metrics
 from .timefmt import display_time
@@ -58,6 +59,7 @@ def register_hooks(app):
     @app.before_request
     def start_request():
         g.request_started = time.perf_counter()
+        redis_writes.start()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
         if getattr(session, "unavailable", False):
@@ -93,33 +95,51 @@ def register_hooks(app):
     # earlier): the response headers above apply to its answer too.
     @app.after_request
     def commit_request(response):
-        """One commit per request, after the view or its error handler (audit events included)."""
-        if not db.session.registry.has() and not g.get("audit_rows"):
-            return response  # no SQL session was opened (e.g. forward-auth's check): nothing to do
-        session_ = db.session()
-        if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")
-                or g.get("audit_rows")):
+        """One commit per request, after the view or its error handler: first the Redis writes
+        the request deferred (redis_writes.py) in one round trip, with its audit rows when they
+        are its only SQL (AUDIT_STREAM); then its SQL, audit rows included, in one commit."""
+        writes = redis_writes.take()
+        rows = g.get("audit_rows")
+        opened = db.session.registry.has()
+        session_ = db.session() if opened else None
+        changed = bool(session_ is not None and (session_.new or session_.dirty or session_.deleted
+                                                 or session_.info.get("flushed")))
+        if response.status_code >= 500:  # the request did not happen: none of its writes are kept
+            if opened:
+                db.session.rollback()
             return response
-        if response.status_code >= 500:
-            db.session.rollback()
-            return response
-        if app.config["AUDIT_STREAM"] and not (session_.new or session_.dirty or session_.deleted
-                                               or session_.info.get("flushed")):
-            try:  # only audit rows: through Redis, no database round trip (audit_stream.py)
-                audit_stream.publish(g.audit_rows)
-                g.pop("audit_rows")
-                return response
-            except RedisError as exc:  # then as before: nothing is lost
+        streamed = bool(rows) and app.config["AUDIT_STREAM"] and not changed
+        if writes is not None or streamed:
+            pipe = writes if writes is not None else redis_client.pipeline(transaction=False)
+            if streamed:  # only audit rows: through Redis, no database round trip (audit_stream.py)
+                audit_stream.publish(rows, pipe)
+            try:
+                redis_writes.send(pipe)
+            except RedisError as exc:
+                if writes is not None:  # the request's own writes failed: answer as if it had not run
+                    if opened:
+                        db.session.rollback()
+                    g.pop("audit_rows", None)
+                    log.error("request's Redis writes failed: %s", exc.__class__.__name__)
+                    return _unavailable()
                 log.warning("audit stream unavailable (%s): rows written to the database", exc.__class__.__name__)
+                streamed = False
+            if streamed:
+                g.pop("audit_rows")
+        if not (changed or g.get("audit_rows")):
+            return response
         try:
             audit.write_pending()
             db.session.commit()
         except SQLAlchemyError as exc:
             db.session.rollback()
             log.error("commit failed: %s", exc.__class__.__name__)
-            body, status, headers = error_response(Unavailable())
-            return app.make_response((body, status, headers))
+            return _unavailable()
         return response
+
+    def _unavailable():
+        body, status, headers = error_response(Unavailable())
+        return app.make_response((body, status, headers))
 
     # Runs before commit_request: the account the request loaded is still fresh (no SQL).
     app.after_request(keep_claims_true)
@@ -131,4 +151,17 @@ def register_hooks(app):
         client network's automatic block (services/ipblocks.py)."""
         if response.status_code in (423, 429):
             ipblocks.limit_hit(response.status_code)
+        return response
+
+    # Registered last, so it runs first: a blocked network's answer is never counted as a hit.
+    @app.after_request
+    def settle_ip_block(response):
+        """A code request's network check left to the send-limit script runs here when the
+        request ended before its send (ipblocks.settle); a block still turns the answer."""
+        try:
+            ipblocks.settle()
+        except IpBlocked as blocked:
+            redis_writes.take()  # nothing of a blocked request is kept
+            body, status, headers = error_response(blocked)
+            return app.make_response((body, status, headers))
         return response

@@ -115,13 +115,14 @@ class RedisSessionInterface(SessionInterface):
     def _read(self, app, key):
         """GET the record; the blocked-network check (services/ipblocks.py) rides along in the
         same pipeline, so a page with a session cookie makes one round trip for both."""
+        from .extensions import run_pipeline
         from .services import ipblocks
 
         pipe = self._client(app).pipeline(transaction=False)
         pipe.get(key)
         if not ipblocks.queue_check(pipe):
             return pipe.execute()[0]
-        raw, wait_ms = pipe.execute()
+        raw, wait_ms = run_pipeline(pipe)
         ipblocks.checked(wait_ms)
         return raw
 

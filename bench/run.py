@@ -690,6 +690,10 @@ def table(results):
             "", "", "1", trips == 1)
         conf = rd["confirm_request_wrong_code"]
         add("… whole confirm request (wrong code)", f"{conf['client_writes']} (MONITOR: {conf['round_trips']})", "", "", "", None)
+        sends = [rd[k]["client_writes"] for k in ("code_send_reset", "code_send_login_code") if k in rd]
+        if sends:
+            add("Redis round trips per code send (reset; sign-in code), captcha off", "; ".join(map(str, sends)),
+                "", "", "≤ 2", max(sends) <= 2)
         reg = rd["pending_registration"]
         add("bytes per pending registration (MEMORY USAGE reg key)", reg["reg_key_memory_usage_bytes"],
             f"all keys it adds: {reg['all_new_keys_bytes']}", "", "≤ 1024", reg["reg_key_memory_usage_bytes"] <= 1024)

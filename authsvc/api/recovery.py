@@ -2,13 +2,14 @@
 
 from flask import jsonify
 
-from ..services import recovery, tokens
+from ..services import ipblocks, recovery, tokens
 from . import bp, replies, schemas
 from .declare import CAPTCHA_ERRORS, CODE_ERRORS, SENT, Answer, operation
 from .inputs import accepts
 
 
 @bp.post("/password-resets")
+@ipblocks.checked_by_send_limits
 @operation("account_password_reset", "Mail a password reset code", {202: SENT},
            errors=(*CAPTCHA_ERRORS, 422, 429))
 @accepts(schemas.EmailCaptcha)

@@ -5,7 +5,7 @@ import base64
 from flask import jsonify
 
 from ..ratelimits import captcha_images
-from ..services import captcha, registration, tokens
+from ..services import captcha, ipblocks, registration, tokens
 from . import bp, replies, schemas
 from .declare import CAPTCHA_ERRORS, CODE_ERRORS, Answer, operation, token_links
 from .inputs import accepts
@@ -28,6 +28,7 @@ def new_captcha():
 
 
 @bp.post("/registrations")
+@ipblocks.checked_by_send_limits
 @operation("registration_start", "Start a registration: the code is mailed", {
     202: Answer(replies.VerificationSent, "Verification code sent")},
     errors=(*CAPTCHA_ERRORS, 403, 409, 422, 429))
@@ -41,6 +42,7 @@ def register(body):
 
 
 @bp.post("/registrations/resend")
+@ipblocks.checked_by_send_limits
 @operation("registration_resend", "Mail a new registration code", {
     202: Answer(replies.VerificationSent, "A new code for this registration was mailed")},
     errors=(400, 422, 429))

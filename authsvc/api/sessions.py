@@ -3,7 +3,7 @@
 from flask import g, jsonify
 
 from ..ratelimits import login_attempts as login_limit
-from ..services import signin, tokens
+from ..services import ipblocks, signin, tokens
 from . import bp, replies, schemas
 from .declare import (CAPTCHA_ERRORS, CODE_ERRORS, CODE_LOGIN_OFF, NO_CONTENT, SENT, SIGNED_IN, Answer,
                       next_step, operation)
@@ -59,6 +59,7 @@ def second_factor(body):
 
 
 @bp.post("/sessions/second-factor/resend")
+@ipblocks.checked_by_send_limits
 @operation("sessions_second_factor_resend", "Mail a new 2nd-step code", {
     202: Answer(replies.SecondFactorResent, "Code sent")}, errors=((400, "code_expired"), 429))
 @accepts(schemas.ChallengeOnly)
@@ -68,6 +69,7 @@ def second_factor_resend(body):
 
 
 @bp.post("/login-codes")
+@ipblocks.checked_by_send_limits
 @operation("sessions_login_code", "Mail a sign-in code (same answer for unknown addresses)", {202: SENT},
            errors=(*CAPTCHA_ERRORS, CODE_LOGIN_OFF, 422, 429))
 @accepts(schemas.EmailCaptcha)

@@ -26,15 +26,13 @@ BATCH = 500
 CLAIM_IDLE_MS = 30_000  # a consumer silent this long is presumed dead: its entries are taken over
 
 
-def publish(rows):
-    """Add the rows to the stream (before the answer), and count the day figures among them
-    (daily.py, as audit.write_pending does) in the same round trip; raises RedisError."""
-    pipe = redis_client.pipeline(transaction=False)
+def publish(rows, pipe):
+    """Queue the rows' XADDs on the request's pipeline of writes (sent before the answer), and
+    the day figures among them (daily.py, as audit.write_pending does)."""
     for row in rows:
         pipe.xadd(keys.AUDIT_STREAM, {"row": json.dumps(dict(row, at=iso(row["at"])), ensure_ascii=False)})
         if row["event"] in daily.AUDITED:
             daily.count(daily.AUDITED[row["event"]], pipe=pipe)
-    pipe.execute()
 
 
 def _ensure_group():

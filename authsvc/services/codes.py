@@ -10,7 +10,7 @@ import secrets
 from flask import current_app
 from flask_babel import gettext as _
 
-from .. import crypto, keys
+from .. import crypto, keys, redis_writes
 from ..errors import CodeExpired, InvalidCode, RateLimited
 from ..extensions import redis_client
 from . import audit, metrics
@@ -63,10 +63,12 @@ def issue_code(purpose, email, flow=None):
     address alone: codes of two registrations for one address never replace each other.
     """
     code = generate_code()
-    # a new code voids the previous one and its try count (one script: one round trip)
+    # a new code voids the previous one and its try count: one script, sent with the request's
+    # other writes just before its answer (redis_writes.py), or at once outside a request
     owner = flow or crypto.address_id(email)
     redis_client.script(ISSUE_LUA)(keys=[keys.code(purpose, owner)],
-                                   args=[_digest(purpose, email, code, flow), keys.code_ttl(purpose)])
+                                   args=[_digest(purpose, email, code, flow), keys.code_ttl(purpose)],
+                                   client=redis_writes.pipeline())
     metrics.CODES_ISSUED.labels(purpose).inc()
     audit.record("code.issued", email=email, detail={"purpose": purpose})
     return code

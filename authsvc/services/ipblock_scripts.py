@@ -5,24 +5,34 @@ Networks are fields "4/<prefix bits>" or "6/<prefix bits>" of keys.IP_BLOCK_NETS
 "<family>/<prefix length>", so the check asks only the lengths in use.
 """
 
-# KEYS: nets, lengths. ARGV: family ('4' | '6'), the address as a bit string.
-# Returns the longest remaining block in ms (0: not blocked).
-CHECK_LUA = """
+# Redis' clock in ms, as `now`.
+NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local wait = 0
-for _, entry in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local family, length = string.match(entry, '^(%d)/(%d+)$')
-  if family == ARGV[1] then
-    local held = redis.call('HGET', KEYS[1], family .. '/' .. string.sub(ARGV[2], 1, tonumber(length)))
-    if held then
-      local ends = tonumber(string.match(held, ' (%d+)$'))
-      if ends - now > wait then wait = ends - now end
+"""
+
+# blocked_for(nets key, lengths key, family ('4' | '6'), the address as a bit string, now):
+# the longest remaining block in ms (0: not blocked). Shared by CHECK_LUA and the send-limit
+# script (sendlimits.py), which checks a code request's network in its own round trip.
+BLOCKED_FOR = """
+local function blocked_for(nets, lengths, family, bits, now)
+  local wait = 0
+  for _, entry in ipairs(redis.call('HKEYS', lengths)) do
+    local f, length = string.match(entry, '^(%d)/(%d+)$')
+    if f == family then
+      local held = redis.call('HGET', nets, f .. '/' .. string.sub(bits, 1, tonumber(length)))
+      if held then
+        local ends = tonumber(string.match(held, ' (%d+)$'))
+        if ends - now > wait then wait = ends - now end
+      end
     end
   end
+  return wait
 end
-return wait
 """
+
+# KEYS: nets, lengths. ARGV: family, the address as a bit string. Returns blocked_for's wait.
+CHECK_LUA = NOW + BLOCKED_FOR + "return blocked_for(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now)\n"
 
 # Put a block on one network field. KEYS: nets, lengths, records, hits (or the same nets key).
 # ARGV: field, length field, id, seconds, record JSON, mode ('set' | 'hit'), window, threshold.

@@ -83,16 +83,51 @@ def checked(wait_ms):
 
 def check():
     """Raise IpBlocked when the client's network is blocked: the answer the session read
-    brought (queue_check), else one round trip of its own. No SQL."""
+    brought (queue_check), else one round trip of its own, or none on an endpoint whose
+    send-limit script does the check (checked_by_send_limits). No SQL."""
     wait_ms = g.pop("ip_block_wait_ms", None)
     if wait_ms is None:
         args = _check_args()
         if args is None:
             return
+        if _left_to_send_limits():
+            g.ip_block_check = args
+            return
         wait_ms = int(redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=args))
+    refuse(wait_ms)
+
+
+def refuse(wait_ms):
+    """IpBlocked when `wait_ms` (a check's answer) is a block still in force."""
     if wait_ms > 0:
         g.ip_blocked = True
         raise IpBlocked(wait_ms / 1000)
+
+
+def checked_by_send_limits(view):
+    """Mark a code-sending API view: the send-limit script it runs first checks the client's
+    network too (sendlimits.charge_send), so the check costs no round trip of its own."""
+    view.ip_block_in_send_limits = True
+    return view
+
+
+def _left_to_send_limits():
+    from flask import request
+
+    return getattr(current_app.view_functions.get(request.endpoint), "ip_block_in_send_limits", False)
+
+
+def take_pending_check():
+    """(keys, args) of a check left to the send-limit script, once; None when there is none."""
+    args = g.pop("ip_block_check", None)
+    return None if args is None else (_redis_keys()[:2], args)
+
+
+def settle():
+    """At the request's end: a check left to the send limits that never ran (the request
+    stopped before its send, or limits are off) runs now. Raises IpBlocked."""
+    if (pending := take_pending_check()) is not None:
+        refuse(int(redis_client.script(CHECK_LUA)(keys=pending[0], args=pending[1])))
 
 
 def parse_network(raw):

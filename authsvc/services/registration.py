@@ -109,18 +109,25 @@ def _send(pending, flow):
 def _pending(email, registration_id):
     """(flow, record) of a registration started for this address, or CodeExpired."""
     flow = _flow(registration_id or "")
-    raw = redis_client.get(keys.pending_registration(flow))
+    return flow, _record(redis_client.get(keys.pending_registration(flow)), email)
+
+
+def _record(raw, email):
     record = json.loads(raw) if raw else None
     if record is None or record["email"] != email:
         raise CodeExpired(_("This registration has expired or is unknown. Please register again."))
-    return flow, record
+    return record
 
 
 def resend_code(email, registration_id):
-    """A new code for this pending registration (within the address's and IP's limits)."""
+    """A new code for this pending registration (within the address's and IP's limits).
+
+    The record is read in the send limits' round trip; an unknown registration gets its
+    charge back and is told so before any limit answer."""
     email = normalize_email(email)
-    flow, pending = _pending(email, registration_id)
-    sendlimits.charge_send(email, client_net(), "register")
+    flow = _flow(registration_id or "")
+    pending, _charge = sendlimits.charge_send(email, client_net(), "register", read=keys.pending_registration(flow),
+                                              check=lambda raw: _record(raw, email))
     _send(pending, flow)
     return dict(sendlimits.code_sent(email, "register", status="verification_sent"),
                 registration_id=registration_id)

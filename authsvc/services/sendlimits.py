@@ -13,19 +13,25 @@ from limits import parse_many
 
 from .. import crypto, keys
 from ..errors import RateLimited
-from ..extensions import redis_client
-from . import daily, metrics
+from ..extensions import redis_client, run_pipeline
+from . import daily, ipblocks, metrics
+from .ipblock_scripts import BLOCKED_FOR, NOW
 from .validation import mask_email
 
-# KEYS: one sorted set per window. ARGV: member, then (limit, window_ms) per key.
-# Returns the wait in ms (0 when the send was admitted and charged to every window).
-HIT_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+# KEYS: [the blocked-network keys, when ARGV[2] is 2,] one sorted set per window. ARGV: member,
+# the number of blocked-network keys (0 or 2), the client's family and address bits (ipblocks),
+# then (limit, window_ms) per window. Returns the wait in ms (0 when the send was admitted and
+# charged to every window), or minus the ms a block of the client's network still lasts.
+HIT_LUA = NOW + BLOCKED_FOR + """
+local skip = tonumber(ARGV[2])
+if skip > 0 then
+  local blocked = blocked_for(KEYS[1], KEYS[2], ARGV[3], ARGV[4], now)
+  if blocked > 0 then return -blocked end
+end
 local wait = 0
-for i = 1, #KEYS do
-  local limit = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
+for i = skip + 1, #KEYS do
+  local limit = tonumber(ARGV[3 + 2 * (i - skip)])
+  local window = tonumber(ARGV[4 + 2 * (i - skip)])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[i])
   if count >= limit then
@@ -35,9 +41,9 @@ for i = 1, #KEYS do
   end
 end
 if wait > 0 then return wait end
-for i = 1, #KEYS do
+for i = skip + 1, #KEYS do
   redis.call('ZADD', KEYS[i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[4 + 2 * (i - skip)])
 end
 return 0
 """
@@ -85,26 +91,46 @@ def _rules(email, ip, purpose):
     return rules
 
 
-def charge_send(email, ip, purpose):
+def charge_send(email, ip, purpose, read=None, check=None):
     """Admit one code send of `purpose` for (address, IP) or raise RateLimited(retry_after).
 
-    Returns the charge (its member id and keys) so that a caller may refund it.
+    Returns the charge (its member id and keys) so that a caller may refund it. With `read`
+    (a key) its value is fetched in the same round trip and passed to `check`, which runs
+    first: what it raises is raised instead (the charge given back), and its result is
+    returned with the charge, as (result, charge).
     """
-    if not current_app.config["RATELIMIT_ENABLED"]:
-        return None
-    rules = _rules(email, ip, purpose)
-    if not rules:
-        return None
+    rules = _rules(email, ip, purpose) if current_app.config["RATELIMIT_ENABLED"] else []
     member = uuid.uuid4().hex
-    args = [member]
-    for _scope, _key, amount, seconds in rules:
-        args += [amount, seconds * 1000]
-    wait_ms = int(redis_client.script(HIT_LUA)(keys=[r[1] for r in rules], args=args))
+    # a code-sending API request's blocked-network check rides in this script (ipblocks.py)
+    block_keys, block_args = ipblocks.take_pending_check() or ([], ["", ""])
+    charge = (member, [r[1] for r in rules]) if rules else None
+    wait_ms, value = 0, None
+    if rules or block_keys:
+        args = [member, len(block_keys), *block_args]
+        for _scope, _key, amount, seconds in rules:
+            args += [amount, seconds * 1000]
+        pipe = redis_client.pipeline(transaction=False)
+        if read is not None:
+            pipe.get(read)
+        redis_client.script(HIT_LUA)(keys=[*block_keys, *charge[1]] if charge else block_keys, args=args,
+                                     client=pipe)
+        *got, wait_ms = run_pipeline(pipe)
+        value, wait_ms = (got[0] if got else None), int(wait_ms)
+    elif read is not None:
+        value = redis_client.get(read)
+    ipblocks.refuse(-wait_ms)
+    if check is not None:
+        try:
+            result = check(value)
+        except Exception:
+            if wait_ms == 0:
+                refund(charge)
+            raise
     if wait_ms > 0:
         metrics.RATE_LIMITED.labels("send").inc()
         daily.limited("send", ip)
         raise RateLimited(wait_ms / 1000)
-    return member, [r[1] for r in rules]
+    return (result, charge) if check is not None else charge
 
 
 def refund(charge):

@@ -20,7 +20,7 @@ import redis
 from flask import current_app
 from flask_babel import get_locale
 
-from ... import crypto, keys
+from ... import crypto, keys, redis_writes
 from ...extensions import redis_client
 from ...requestinfo import client_ip, user_agent
 from .. import codes
@@ -60,17 +60,19 @@ def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alterna
         "deadline": now + useful_for,  # retried until then; a code mail until its code expires
         "attempt": 0,
     }
-    replicas = current_app.config["REDIS_WAIT_REPLICAS"]
-    pipe = redis_client.pipeline(transaction=False)  # one connection: WAIT covers the script's writes
+    # with the request's other writes, sent just before its answer (redis_writes.py), else now
+    pipe = redis_writes.pipeline()
+    deferred = pipe is not None
+    if not deferred:
+        pipe = redis_client.pipeline(transaction=False)
     if report:  # before the job is queued: a worker never finds a reported job without its report
         pipe.set(keys.mail_report(job["id"]), json.dumps({"result": "queued"}), ex=keys.MAIL_REPORT_TTL)
     redis_client.script(PUT_LUA)(keys=[keys.mail_job(job["id"]), keys.MAIL_QUEUE],
                                  args=[_seal(job), int(ttl), job["id"]], client=pipe)
-    if replicas:
-        pipe.execute_command("WAIT", replicas, current_app.config["REDIS_WAIT_MS"])
-    answers = pipe.execute()
-    if replicas and answers[-1] < replicas:
-        log.warning("mail job %s reached %s of %s replicas in time", job["id"], answers[-1], replicas)
+    if deferred:
+        redis_writes.wait_for_replicas()  # WAIT, when configured, follows the request's writes
+    else:
+        redis_writes.send(pipe, wait=True)
     return job["id"]
 
 
