@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ..errors import CaptchaRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
 from ..services import code_clock, factors, forward_auth, signin
+from . import page_cache
 from .auth_helpers import (apply_error, end_browser_session, redirect_signed_in, safe_next,
                            start_browser_session)
 from .code_request import code_request_page
@@ -41,6 +42,7 @@ def _finish(result, remember=False, target=None):
 
 
 @bp.get("/login")
+@page_cache.anonymous_page(vary=lambda: signin.captcha_needed())
 def login():
     if (signed_in := redirect_signed_in()) is not None:
         return signed_in
@@ -172,6 +174,7 @@ def second_factor_resend():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
+@page_cache.anonymous_page()
 def code_request():
     if not current_app.config["LOGIN_BY_CODE"]:
         abort(404)

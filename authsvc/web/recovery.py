@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from ..errors import ServiceError
 from ..services import code_clock, recovery
+from . import page_cache
 from .auth_helpers import apply_error, start_browser_session
 from .code_request import code_request_page
 from .forms import ResetForm
@@ -13,6 +14,7 @@ bp = Blueprint("recovery", __name__, url_prefix="/reset")
 
 
 @bp.route("", methods=["GET", "POST"])
+@page_cache.anonymous_page()
 def reset_request():
     return code_request_page(
         "auth/reset.html", "reset", recovery.request_reset,

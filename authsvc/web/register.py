@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from ..errors import ServiceError
 from ..services import captcha, code_clock, registration
+from . import page_cache
 from .auth_helpers import apply_error, redirect_signed_in, start_browser_session
 from .forms import CodeForm, EmptyForm, RegisterForm
 
@@ -16,6 +17,7 @@ def _mode():
 
 
 @bp.route("", methods=["GET", "POST"])
+@page_cache.anonymous_page()
 def start():
     if (signed_in := redirect_signed_in()) is not None:
         return signed_in
