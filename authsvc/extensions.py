@@ -41,6 +41,27 @@ def _forget_flush(session):
     session.info.pop("flushed", None)
 
 
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session):
+    """Run what waited for this commit (after_commit()), in order; a failure is logged."""
+    for action in session.info.pop("after_commit", ()):
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - the commit stands; the action says what it missed
+            logging.getLogger("authsvc").error("after-commit action failed: %s", exc.__class__.__name__)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session):
+    session.info.pop("after_commit", None)
+
+
+def after_commit(action):
+    """Run `action` once the request's (or the command's) SQL commit succeeded; never after a
+    rollback."""
+    db.session().info.setdefault("after_commit", []).append(action)
+
+
 CONNECTION = dict(socket_timeout=5, socket_connect_timeout=2, health_check_interval=30, retry_on_timeout=False)
 
 

@@ -221,6 +221,12 @@ def user_sessions(user_id):
     return f"{PREFIX}usess:{user_id}"
 
 
+def user_epoch(user_id):
+    """The account's epoch as of its last end_all, written after that commit: a browser session
+    saved under another epoch is refused by the save script (a sign-in that raced the end)."""
+    return f"{PREFIX}uepoch:{user_id}"
+
+
 def user_sessions_ttl():
     return max(_cfg("SESSION_ABSOLUTE_TIMEOUT"), _cfg("API_TOKEN_TTL"),
                _cfg("REMEMBER_ME_DAYS") * DAY)

@@ -29,11 +29,20 @@ log = logging.getLogger("authsvc.session")
 SID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 TOUCH_EVERY = 60  # seconds between last-seen updates of an unchanged session
 
-# Save a signed-in session. KEYS: the record, the user's index. ARGV: record, TTL, must exist
-# (1 for a session that was read from the store), session hash, index TTL. Returns 0 when the
-# record had to exist and did not: the session was ended (signed out, ended from the list)
-# while this request was running, and must not be brought back by it.
+# Save a signed-in session. KEYS: the record, the user's index, the account's sealed epoch
+# (tokens.end_all). ARGV: record, TTL, must exist (1 for a session that was read from the
+# store), session hash, index TTL, the session's epoch. Returns 0 when the record had to exist
+# and did not: the session was ended (signed out, ended from the list) while this request was
+# running, and must not be brought back by it; and when the account's sessions were ended
+# under another epoch since this request read the account (a sign-in racing a deactivation or
+# a password change): its record is removed, never written.
 SAVE_LUA = """
+local sealed = redis.call('GET', KEYS[3])
+if sealed and sealed ~= ARGV[6] then
+  redis.call('DEL', KEYS[1])
+  redis.call('HDEL', KEYS[2], ARGV[4])
+  return 0
+end
 if ARGV[3] == '1' then
   if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'XX') then return 0 end
 else
@@ -176,8 +185,8 @@ class RedisSessionInterface(SessionInterface):
         record = json.dumps({"data": dict(session), "meta": session.meta}, default=str)
         if user_id:
             saved = self._save_script(app, client)(
-                keys=[keys.session(session.hash), keys.user_sessions(user_id)],
-                args=[record, ttl, 1 if stored else 0, session.hash, keys.user_sessions_ttl()])
+                keys=[keys.session(session.hash), keys.user_sessions(user_id), keys.user_epoch(user_id)],
+                args=[record, ttl, 1 if stored else 0, session.hash, keys.user_sessions_ttl(), epoch])
         else:  # an anonymous page view (a CSRF token): one plain SET
             saved = client.set(keys.session(session.hash), record, ex=ttl, xx=stored)
         if not saved:

@@ -14,7 +14,7 @@ import time
 from .. import keys
 from ..crypto import token_hash
 from ..errors import NotFound, Unauthorized
-from ..extensions import db, redis_client
+from ..extensions import after_commit, db, redis_client
 from ..models import User, new_epoch, unix_iso
 from ..requestinfo import client_ip, describe_device, user_agent
 from . import audit
@@ -124,7 +124,20 @@ def end_all(user, keep=None):
     revoke_user_tokens(user, reason="sessions_ended")
     entries = _entries(user)
     _end(user.id, [(digest, kind) for digest, kind in entries if digest != keep])
+    after_commit(lambda: _seal_epoch(user.id, user.auth_epoch, keep))
     return len(entries) - (1 if keep in {digest for digest, _kind in entries} else 0)
+
+
+def _seal_epoch(user_id, epoch, keep):
+    """Once the new epoch is committed: record it where the session store's save script reads
+    it, then end again whatever a sign-in that read the old epoch saved in the meantime. A
+    save after this is refused (session_store.SAVE_LUA); one before it is ended here."""
+    redis_client.set(keys.user_epoch(user_id), epoch, ex=keys.user_sessions_ttl())
+    web = [d.decode() for d, k in redis_client.hgetall(keys.user_sessions(user_id)).items()
+           if k == b"web" and d.decode() != keep]
+    records = redis_client.mget([keys.session(digest) for digest in web]) if web else []
+    _end(user_id, [(digest, "web") for digest, raw in zip(web, records, strict=True)
+                   if raw is None or json.loads(raw).get("meta", {}).get("epoch") != epoch])
 
 
 def end_others(user, current):
