@@ -83,7 +83,7 @@ class RedisSession(CallbackDict, SessionMixin):
         self.unavailable = unavailable
         self.modified = False
         self.rotate = False
-        self.stale_hash = None  # a cookie whose record is gone: its hash (web/ended.py asks why)
+        self.ended_elsewhere = False  # a cookie whose record was ended from elsewhere (web/ended.py)
 
     def regenerate(self):
         """Give the session a new id at the next save (login: no fixation)."""
@@ -106,13 +106,13 @@ class RedisSessionInterface(SessionInterface):
         if not SID_RE.fullmatch(sid):
             return RedisSession()
         try:
-            raw = self._read(app, keys.session(token_hash(sid)))
+            raw, ended = self._read(app, token_hash(sid))
         except redis.RedisError as exc:
             log.error("session store unavailable: %s", exc)
             return RedisSession(persist=False, unavailable=True)
-        if raw is None:  # never stored (an anonymous visitor), or ended (web/ended.py tells which)
+        if raw is None:  # never stored (an anonymous visitor), or ended (web/ended.py says so)
             fresh = RedisSession(sid=sid)
-            fresh.stale_hash = token_hash(sid)
+            fresh.ended_elsewhere = bool(ended)
             return fresh
         record = json.loads(raw)
         meta = record.get("meta", {})
@@ -121,19 +121,20 @@ class RedisSessionInterface(SessionInterface):
             return RedisSession()
         return RedisSession(record.get("data"), sid=sid, meta=meta, stored=True)
 
-    def _read(self, app, key):
-        """GET the record; the blocked-network check (services/ipblocks.py) rides along in the
-        same pipeline, so a page with a session cookie makes one round trip for both."""
+    def _read(self, app, sid_hash):
+        """(record, ended-elsewhere marker) in one round trip; the blocked-network check
+        (services/ipblocks.py) rides along in the same pipeline."""
         from .extensions import run_pipeline
         from .services import ipblocks
 
         pipe = self._client(app).pipeline(transaction=False)
-        pipe.get(key)
+        pipe.get(keys.session(sid_hash))
+        pipe.exists(keys.session_ended(sid_hash))
         if not ipblocks.queue_check(pipe):
-            return pipe.execute()[0]
-        raw, wait_ms = run_pipeline(pipe)
+            return tuple(pipe.execute())
+        raw, ended, wait_ms = run_pipeline(pipe)
         ipblocks.checked(wait_ms)
-        return raw
+        return raw, ended
 
     def save_session(self, app, session, response):
         if not session.persist:

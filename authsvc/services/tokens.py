@@ -148,11 +148,6 @@ def end_others(user, current):
     return ended
 
 
-def ended_elsewhere(sid_hash):
-    """Whether the browser session with this hash was ended from elsewhere (and lately)."""
-    return bool(redis_client.exists(keys.session_ended(sid_hash)))
-
-
 def list_sessions(user, current=None):
     """The user's live sessions and tokens, newest activity first; prunes dead entries."""
     index = keys.user_sessions(user.id)

@@ -2,29 +2,26 @@
 other sessions", a password change, an admin) is told so on its next page, instead of meeting
 a bare sign-in page.
 
-services/tokens.py leaves a marker under the ended session's hash (keys.session_ended) and
-the session store notes the hash of a cookie whose record is gone (session.stale_hash). The
+services/tokens.py leaves a marker under the ended session's hash (keys.session_ended); the
+session store reads it with the record, in the same round trip (session.ended_elsewhere). The
 message is flashed once: the answer carries a new cookie, whose session has no such history.
 """
 
 from flask import Blueprint, flash, g, request, session
 from flask_babel import gettext as _
 
-from ..services import tokens
-
 bp = Blueprint("ended", __name__)
 
 
 @bp.before_app_request
 def say_why_signed_out():
-    stale = getattr(session, "stale_hash", None)
-    if not stale or request.method != "GET" or request.blueprint in (None, "api", "forward_auth"):
+    if not getattr(session, "ended_elsewhere", False) or request.method != "GET" \
+            or request.blueprint in (None, "api", "forward_auth"):
         return  # the static files, the API and the proxy's check have no page to say it on
-    session.stale_hash = None
-    if tokens.ended_elsewhere(stale):
-        session.regenerate()  # the ended id is not reused, even for an anonymous session
-        flash(_("You were signed out because the session was ended elsewhere."), "info")
-        g.said_ended_elsewhere = True
+    session.ended_elsewhere = False
+    session.regenerate()  # the ended id is not reused, even for an anonymous session
+    flash(_("You were signed out because the session was ended elsewhere."), "info")
+    g.said_ended_elsewhere = True
 
 
 @bp.after_app_request
