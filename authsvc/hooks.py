@@ -103,14 +103,13 @@ def register_hooks(app):
         if not db.session.registry.has() and not g.get("audit_rows"):
             return response  # no SQL session was opened (e.g. forward-auth's check): nothing to do
         session_ = db.session()
-        if not (session_.new or session_.dirty or session_.deleted or session_.info.get("flushed")
-                or g.get("audit_rows")):
+        changed = bool(session_.new or session_.dirty or session_.deleted or session_.info.get("flushed"))
+        if not changed and not g.get("audit_rows"):
             return response
         if response.status_code >= 500:
             db.session.rollback()
             return response
-        if app.config["AUDIT_STREAM"] and not (session_.new or session_.dirty or session_.deleted
-                                               or session_.info.get("flushed")):
+        if app.config["AUDIT_STREAM"] and not changed:
             try:  # only audit rows: through Redis, no database round trip (audit_stream.py)
                 audit_stream.publish(g.audit_rows)
                 g.pop("audit_rows")
