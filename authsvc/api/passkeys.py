@@ -6,7 +6,7 @@ from flask import g, jsonify
 
 from ..models import iso
 from ..ratelimits import login_attempts as login_limit
-from ..services import factors, passkeys, signin
+from ..services import factors, passkey_registration, passkeys, signin
 from . import bp, replies, schemas
 from .bearer import recent_password_required, token_required
 from .declare import SIGNED_IN, Answer, operation
@@ -35,7 +35,7 @@ def passkey_list():
            {200: OPTIONS}, errors=(409,))
 @recent_password_required
 def passkey_registration_options():
-    return jsonify(passkeys.registration_options(g.user, bound=g.token["hash"]))
+    return jsonify(passkey_registration.registration_options(g.user, bound=g.token["hash"]))
 
 
 @bp.post("/me/passkeys")
