@@ -4,14 +4,14 @@ import logging
 import secrets
 import time
 
-from flask import abort, g, request, session
+from flask import abort, current_app, g, request, session
 from flask_babel import get_locale
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import redis_writes
 from .errorhandlers import error_response
 from .errors import IpBlocked, Unavailable, humanize_seconds
-from . import redis_writes
 from .extensions import db, redis_client
 from .requestinfo import describe_device
 from .services import audit, audit_stream, ipblocks, metrics
@@ -20,14 +20,20 @@ from .web.forward_auth import keep_claims_true
 
 log = logging.getLogger("authsvc.http")
 
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "form-action 'self'{apps}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+def csp(extra_form_action=(), app=None):
+    """The Content-Security-Policy, written here only. form-action also governs where a form's
+    answer redirects: a sign-in that sends the user back to a forward-auth protected app
+    (FORWARD_AUTH_DOMAINS) needs those hosts listed, and a page whose form ends at an OIDC
+    client (web/oauth.py) adds that client's redirect origin as extra_form_action."""
+    sources = (*(app or current_app).config["FORWARD_AUTH"].csp_sources(), *extra_form_action)
+    return ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"form-action 'self'{''.join(' ' + source for source in sources)}; "
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def register_hooks(app):
-    # form-action also governs where a form's answer redirects: a sign-in that sends the user
-    # back to a forward-auth protected app (FORWARD_AUTH_DOMAINS) needs those hosts listed.
-    csp = CSP.format(apps="".join(" " + source for source in app.config["FORWARD_AUTH"].csp_sources()))
+    default_csp = csp(app=app)  # the same for every response: built once
 
     @app.template_filter("datetime")
     def format_datetime(value, seconds=False):
@@ -76,7 +82,7 @@ def register_hooks(app):
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("Content-Security-Policy", default_csp)
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers["X-Request-ID"] = g.get("request_id", "")
         if g.get("retry_after") and response.status_code in (423, 429):

@@ -48,7 +48,7 @@ class User(db.Model):
     last_login_at: Mapped[Optional[datetime]]
     password_changed_at: Mapped[Optional[datetime]]
     # WebAuthn user handle (base64url of 32 random bytes), given at the first passkey: never the
-    # database id, so a passkey on a device names no row of ours (services/passkeys.py).
+    # database id, so a passkey on a device names no row of ours (services/passkey_registration.py).
     passkey_handle: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
     # Flask-Login protocol

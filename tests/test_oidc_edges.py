@@ -14,6 +14,7 @@ from joserfc.jwk import KeySet
 from authsvc.services.oidc import keys
 
 from .support import RedisServer
+from .test_forward_auth import fwd_service
 from .test_oidc import APP_CB, PASSWORD, make_client, pkce
 
 
@@ -62,6 +63,31 @@ def test_key_rotation_new_key_signs_old_key_still_published(make_service, tmp_pa
     assert jwt.decode(old_token, key_set).header["alg"] == "RS256"  # still checkable after the rotation
     assert after.browser.client.get("/.well-known/openid-configuration").get_json()[
         "id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
+
+
+def _policy(response):
+    """The Content-Security-Policy as [(directive, [sources])], in the order sent."""
+    directives = [d.split() for d in response.headers["Content-Security-Policy"].split(";") if d.strip()]
+    return [(d[0], d[1:]) for d in directives]
+
+
+def test_consent_page_policy_is_the_normal_one_plus_the_clients_origin(make_service):
+    """hooks.csp() writes the policy once: the consent page's differs from every other page's
+    by the client's redirect origin in form-action, and nothing else (forward-auth's hosts kept)."""
+    service = fwd_service(make_service)
+    client = _sign_in(service)
+    normal = _policy(client.get("/account"))
+    assert dict(normal)["form-action"] == ["'self'", "http://app.example.com:*", "https://app.example.com:*",
+                                           "http://*.tools.example.com:*", "https://*.tools.example.com:*"]
+    client_id, _secret = make_client(service.app)
+    _verifier, challenge = pkce()
+    consent = client.get("/oauth/authorize", query_string={
+        "response_type": "code", "client_id": client_id, "redirect_uri": APP_CB, "scope": "openid",
+        "code_challenge": challenge, "code_challenge_method": "S256"}, base_url="https://accounts.example.com")
+    assert consent.status_code == 200 and "csrf_token" in consent.get_data(as_text=True)
+    widened = [(name, sources + ["https://app.example.net"] if name == "form-action" else sources)
+               for name, sources in normal]
+    assert _policy(consent) == widened
 
 
 def _cookie(client):

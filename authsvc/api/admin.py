@@ -4,18 +4,18 @@ from flask import Response, g, jsonify, request, stream_with_context
 
 from ..errors import NotFound
 from ..services import audit_search, factors, invites, mail, recovery, users
-from . import bp, replies, schemas
+from . import bp, replies_admin, replies_mail, schemas
 from .declare import DAY, Answer, operation, page_params, param
 from .bearer import admin_required
 from .inputs import accepts, query_int
 
 
-SUMMARY = {200: Answer(replies.UserSummary, "The account as the admin sees it")}
+SUMMARY = {200: Answer(replies_admin.UserSummary, "The account as the admin sees it")}
 
 
 @bp.get("/admin/users")
 @operation("admin_users", "Search accounts, newest first", {
-    200: Answer(replies.UserPage, "One page", {"user": {
+    200: Answer(replies_admin.UserPage, "One page", {"user": {
         "operationId": "admin_user", "parameters": {"path.user_id": "$response.body#/items/0/id"}}})},
     errors=((400, "invalid_input"),),
     params=(param("q", description="part of an email or username"), *page_params(200)))
@@ -76,7 +76,7 @@ def admin_user_reset_factors(body, user_id):
 
 
 @bp.get("/admin/invites")
-@operation("admin_invites", "Invite codes (newest 1000)", {200: Answer(replies.InviteList, "Invite codes")},
+@operation("admin_invites", "Invite codes (newest 1000)", {200: Answer(replies_admin.InviteList, "Invite codes")},
            errors=((400, "invalid_input"),),
            params=(param("status", schema={"type": "string", "enum": ["active", "full", "disabled", "expired"]}),))
 @admin_required
@@ -87,7 +87,7 @@ def admin_invites():
 
 @bp.post("/admin/invites")
 @operation("admin_create_invites", "Create invite codes", {
-    201: Answer(replies.InvitesCreated, "Created", {"disable": {
+    201: Answer(replies_admin.InvitesCreated, "Created", {"disable": {
         "operationId": "admin_disable_invite", "parameters": {"path.code": "$response.body#/items/0/code"}}})},
     errors=(422,))
 @admin_required
@@ -100,7 +100,7 @@ def admin_create_invites(body):
 
 
 @bp.delete("/admin/invites/<code>")
-@operation("admin_disable_invite", "Disable an invite code", {200: Answer(replies.Invite, "Disabled")},
+@operation("admin_disable_invite", "Disable an invite code", {200: Answer(replies_admin.Invite, "Disabled")},
            errors=(404,))
 @admin_required
 def admin_disable_invite(code):
@@ -112,7 +112,7 @@ def admin_disable_invite(code):
 
 @bp.get("/admin/audit")
 @operation("admin_audit", "The audit log, newest first; ?format=csv exports", {
-    200: Answer(replies.AuditPage, "One page, or the whole filtered log as CSV with format=csv", csv=True)},
+    200: Answer(replies_admin.AuditPage, "One page, or the whole filtered log as CSV with format=csv", csv=True)},
     errors=((400, "invalid_input"),), params=(
         param("event", description="event name prefix, e.g. login."), param("email"), param("ip"),
         param("since", schema=DAY), param("until", schema=DAY, description="a day is inclusive"),
@@ -132,14 +132,14 @@ def admin_audit():
 
 @bp.get("/admin/mail-stats")
 @operation("admin_mail_stats", "Mail delivery figures", {
-    200: Answer(replies.MailStats, "Figures since the counters began")})
+    200: Answer(replies_mail.MailStats, "Figures since the counters began")})
 @admin_required
 def admin_mail_stats():
     return jsonify(mail.overview())
 
 
 @bp.get("/admin/dashboard")
-@operation("admin_dashboard", "Counts for today and the last 7 days", {200: Answer(replies.Dashboard, "Figures")})
+@operation("admin_dashboard", "Counts for today and the last 7 days", {200: Answer(replies_admin.Dashboard, "Figures")})
 @admin_required
 def admin_dashboard():
     return jsonify(users.dashboard())

@@ -3,7 +3,7 @@
 from flask import g, jsonify
 
 from ..services import ipblocks
-from . import bp, replies, schemas
+from . import bp, replies_admin, schemas
 from .bearer import admin_required
 from .declare import Answer, operation
 from .inputs import accepts
@@ -15,7 +15,7 @@ def _reply(record):
 
 @bp.get("/admin/ip-blocks")
 @operation("admin_ip_blocks", "Blocked client networks in force (automatic and by admins), soonest to end first",
-           {200: Answer(replies.IpBlockList, "Blocks in force")})
+           {200: Answer(replies_admin.IpBlockList, "Blocks in force")})
 @admin_required
 def admin_ip_blocks():
     items = [_reply(r) for r in ipblocks.listing()]
@@ -25,7 +25,7 @@ def admin_ip_blocks():
 @bp.post("/admin/ip-blocks")
 @operation("admin_block_ip", "Block an address or network (IPv4, IPv6; an IPv6 one at least its /64) "
            "for `hours`; one holding your own address needs confirm=true (409 otherwise)", {
-               201: Answer(replies.IpBlock, "Blocked", {"lift": {
+               201: Answer(replies_admin.IpBlock, "Blocked", {"lift": {
                    "operationId": "admin_lift_ip_block", "parameters": {"path.target": "$response.body#/id"}}})},
            errors=(409, 422))
 @admin_required
@@ -38,7 +38,7 @@ def admin_block_ip(body):
 
 @bp.delete("/admin/ip-blocks/<path:target>")
 @operation("admin_lift_ip_block", "Lift a block now, by its id or its network (CIDR)",
-           {200: Answer(replies.IpBlock, "Lifted")}, errors=(404,))
+           {200: Answer(replies_admin.IpBlock, "Lifted")}, errors=(404,))
 @admin_required
 def admin_lift_ip_block(target):
     return jsonify(_reply(ipblocks.lift(target, actor=g.user)))

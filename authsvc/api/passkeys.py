@@ -6,8 +6,8 @@ from flask import g, jsonify
 
 from ..models import iso
 from ..ratelimits import login_attempts as login_limit
-from ..services import factors, passkeys, signin
-from . import bp, replies, schemas
+from ..services import factors, passkey_registration, passkeys, signin
+from . import bp, replies, replies_factors, schemas
 from .bearer import recent_password_required, token_required
 from .declare import SIGNED_IN, Answer, operation
 from .inputs import accepts
@@ -23,7 +23,7 @@ def listed(item):
 
 
 @bp.get("/me/passkeys")
-@operation("passkeys_list", "The account's passkeys", {200: Answer(replies.PasskeyList, "Oldest first")})
+@operation("passkeys_list", "The account's passkeys", {200: Answer(replies_factors.PasskeyList, "Oldest first")})
 @token_required
 def passkey_list():
     items = [listed(passkeys.describe(row)) for row in passkeys.of(g.user)]
@@ -35,13 +35,13 @@ def passkey_list():
            {200: OPTIONS}, errors=(409,))
 @recent_password_required
 def passkey_registration_options():
-    return jsonify(passkeys.registration_options(g.user, bound=g.token["hash"]))
+    return jsonify(passkey_registration.registration_options(g.user, bound=g.token["hash"]))
 
 
 @bp.post("/me/passkeys")
 @operation("passkeys_register", "Finish adding a passkey with the browser's answer and a name; the first "
            "factor brings ten recovery codes (shown this once)", {
-               201: Answer(replies.PasskeyAdded, "Added; the owner is mailed")},
+               201: Answer(replies_factors.PasskeyAdded, "Added; the owner is mailed")},
            errors=((400, "invalid_input", "code_expired"), 409, 422))
 @recent_password_required
 @accepts(schemas.PasskeyRegistration)
@@ -54,7 +54,7 @@ def passkey_register(body):
 
 
 @bp.patch("/me/passkeys/<int:passkey_id>")
-@operation("passkeys_rename", "Rename a passkey", {200: Answer(replies.PasskeyItem, "Renamed")},
+@operation("passkeys_rename", "Rename a passkey", {200: Answer(replies_factors.PasskeyItem, "Renamed")},
            errors=(404, 422))
 @token_required
 @accepts(schemas.PasskeyRename)
@@ -64,7 +64,7 @@ def passkey_rename(passkey_id, body):
 
 @bp.post("/me/passkeys/<int:passkey_id>/remove")
 @operation("passkeys_remove", "Remove a passkey (the password again; the owner is mailed)", {
-    200: Answer(replies.FactorRemoved, "Removed")}, errors=PASSWORD_ERRORS)
+    200: Answer(replies_factors.FactorRemoved, "Removed")}, errors=PASSWORD_ERRORS)
 @token_required
 @login_limit
 @accepts(schemas.PasswordOnly)

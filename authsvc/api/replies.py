@@ -1,4 +1,7 @@
-"""Every API answer body, declared once as a pydantic model.
+"""Every API answer body, declared once as a pydantic model: here the shared parts (Reply, the
+field types, the error, the account) and the answers of registration, sign-in, recovery and the
+account; the second factors' in replies_factors.py, the admin area's in replies_admin.py (its
+mail statistics in replies_mail.py).
 
 A view names its answers with `@operation(...)` (declare.py); the OpenAPI document takes each
 answer's schema from the model here (openapi.py), and outside production every answer the API
@@ -10,7 +13,6 @@ wrong type, a time without an offset are all contract breaches. A field that is 
 absent is declared with `absent()` (never null when present).
 """
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -150,66 +152,6 @@ class Notifications(Reply):
     new_device: bool
 
 
-RecoveryCodes = Annotated[list[str], Field(min_length=10, max_length=10, description=(
-    "ten single-use codes, shown this once (xxxxx-xxxxx)"))]
-
-
-class TotpEnrolment(Reply):
-    secret: Annotated[str, Field(description="base32, for typing into the app")]
-    secret_grouped: Annotated[str, Field(description="the same in groups of four")]
-    otpauth_uri: Annotated[str, Field(pattern="^otpauth://totp/")]
-    qr_svg: Annotated[str, Field(pattern="^<svg", description="the otpauth URI as an inline SVG QR code")]
-    expires_in: Seconds
-
-
-class TotpEnrolled(Reply):
-    status: Literal["enrolled"]
-    recovery_codes: absent(RecoveryCodes)
-
-
-class RecoveryCodeSet(Reply):
-    recovery_codes: RecoveryCodes
-
-
-class FactorRemoved(Reply):
-    status: Literal["removed"]
-
-
-class AppFactor(Reply):
-    enrolled: bool
-    created_at: absent(Time)
-    last_used_at: absent(Time | None)
-
-
-class PasskeyItem(Reply):
-    id: int
-    name: str
-    aaguid: Annotated[str | None, Field(description="the authenticator model's AAGUID, when it tells")]
-    authenticator: Annotated[str | None, Field(description="its name, when the AAGUID is a known one")]
-    created_at: Time
-    last_used_at: Time | None
-    backed_up: Annotated[bool, Field(description="synced to a cloud account (a multi-device passkey)")]
-    transports: list[str]
-
-
-class PasskeyList(Reply):
-    items: list[PasskeyItem]
-    total: Count
-
-
-class PasskeyAdded(Reply):
-    passkey: PasskeyItem
-    recovery_codes: absent(RecoveryCodes)
-
-
-class Factors(Reply):
-    totp: AppFactor
-    passkeys: list[PasskeyItem]
-    recovery_codes_remaining: Count
-    second_step: Annotated[Literal["passkey", "totp"] | None, Field(
-        description="what sign-in asks after the first step")]
-
-
 class Session(Reply):
     id: Annotated[str, Field(description="public id: DELETE /me/sessions/{id}")]
     kind: Literal["web", "api"]
@@ -228,101 +170,3 @@ class SessionList(Reply):
 
 class SessionsEnded(Reply):
     ended: Annotated[Count, Field(description="sessions and tokens ended; the caller's token stays")]
-
-
-class UserSummary(User):
-    active: bool
-    last_login_at: Time | None
-    password_changed_at: Time | None
-    locked: bool
-    sessions: Count
-    second_factors: list[Literal["passkey", "totp"]]
-    recovery_codes_remaining: Count
-
-
-class Page(Reply):
-    total: Count
-    page: Annotated[int, Field(ge=1)]
-    per_page: Annotated[int, Field(ge=1)]
-
-
-class UserPage(Page):
-    items: list[UserSummary]
-
-
-class InviteUse(Reply):
-    id: int | None
-    username: str | None
-    used_at: Time | None
-
-
-class Invite(Reply):
-    code: str
-    uses: Annotated[int, Field(description="registrations the code allows")]
-    used: Annotated[int, Field(description="registrations made with it")]
-    status: Literal["active", "full", "disabled", "expired"]
-    expires: Annotated[date | None, Field(description="the last day (UTC) the code works, as given")]
-    created_at: Time | None
-    created_by: str | None
-    users: list[InviteUse]
-
-
-class InviteList(Reply):
-    items: list[Invite]
-    total: Count
-
-
-class InvitesCreated(Reply):
-    items: list[Invite]
-
-
-class AuditEvent(Reply):
-    id: int
-    at: Time | None
-    event: str
-    outcome: str
-    user_id: int | None
-    actor_id: int | None
-    email: str | None
-    ip: str | None
-    user_agent: str | None
-    detail: dict[str, Any]
-
-
-class AuditPage(Page):
-    items: list[AuditEvent]
-
-
-class DashboardWindow(Reply):
-    registrations: Count
-    logins: Count
-    login_failures: Count
-    lockouts: Count
-    codes_sent: Annotated[int, Field(ge=0, description="codes issued (also for addresses without an account, never mailed)")]
-    codes_mailed: Annotated[int, Field(ge=0, description="codes an SMTP server accepted")]
-    codes_used: Count
-    code_usage_rate: Annotated[float | None, Field(ge=0, description="codes used of codes mailed")]
-
-
-class Dashboard(Reply):
-    """DISPLAY_TIMEZONE days: today, and today with the six days before."""
-
-    today: DashboardWindow
-    last_7_days: DashboardWindow = Field(alias="7d")
-    users: Count
-
-
-class IpBlock(Reply):
-    id: str
-    network: Annotated[str, Field(description="CIDR; an IPv6 one is at least as wide as IPV6_LIMIT_PREFIX")]
-    kind: Literal["auto", "manual"]
-    reason: str
-    created_at: Time
-    expires_at: Time
-    created_by: Annotated[str | None, Field(description="the admin's username; null for automatic blocks")]
-
-
-class IpBlockList(Reply):
-    items: list[IpBlock]
-    total: Count
-from .replies_mail import DeadLetter, DeadLetters, MailProvider, MailStats, MailToday  # noqa: E402,F401

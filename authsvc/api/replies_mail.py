@@ -1,4 +1,4 @@
-"""The answer of GET /api/v1/admin/mail-stats (declared apart to keep replies.py short)."""
+"""The answer of GET /api/v1/admin/mail-stats (the admin area's other answers: replies_admin.py)."""
 
 from typing import Annotated, Literal
 

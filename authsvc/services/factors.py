@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from ..errors import (Forbidden, InvalidInput, NotFound, ReauthenticationRequired,
                       SecondFactorRequired, WrongFactorCode)
-from . import attempts, audit, mail, passkeys, recovery_codes, tokens, totp
+from . import attempts, audit, mail, passkey_registration, passkey_signin, passkeys, recovery_codes, tokens, totp
 
 PASSKEY, TOTP, RECOVERY_CODE = "passkey", "totp", "recovery_code"
 ORDER = (PASSKEY, TOTP)  # strongest first
@@ -60,7 +60,7 @@ def verify(user, totp_code=None, recovery_code=None, passkey=None):
     passkey (challenge_id, credential, the step it is bound to), the app's code or a recovery
     code. Returns what the step used and, for a recovery code, how many are left."""
     if passkey is not None and passkey[0] and passkey[1]:
-        _owner, row = passkeys.authenticate(passkey[0], passkey[1], passkeys.SECOND_STEP, user=user, step=passkey[2])
+        _owner, row = passkey_signin.authenticate(passkey[0], passkey[1], passkey_signin.SECOND_STEP, user=user, step=passkey[2])
         audit.record("factor.used", user=user, detail={"kind": PASSKEY, "passkey": row.id})
         return {"used": PASSKEY}
     if not totp_code and not recovery_code:
@@ -132,7 +132,7 @@ def remove_app(user, password=None, password_at=None):
 def add_passkey(user, challenge_id, credential, name, bound):
     """Finish registering a passkey; the owner is told. Returns (the passkey as listed, the
     first set of recovery codes or None), as confirm_app."""
-    row = passkeys.register(user, challenge_id, credential, name, bound)
+    row = passkey_registration.register(user, challenge_id, credential, name, bound)
     mail.security_alert(user, "passkey_added", passkey_name=row.name)
     return passkeys.describe(row), recovery_codes.first_set(user)
 

@@ -34,7 +34,7 @@ from ..errors import CodeExpired, InvalidInput
 from ..extensions import db, redis_client
 from ..models import User, utcnow
 from ..requestinfo import client_net
-from . import attempts, audit, codes, devices, factors, mail, metrics, passkeys, sendlimits
+from . import attempts, audit, codes, devices, factors, mail, metrics, passkey_signin, sendlimits
 from .validation import mask_email, normalize_code
 
 CODE, PASSWORD, TOTP, PASSKEY = "code", "password", factors.TOTP, factors.PASSKEY
@@ -108,7 +108,7 @@ def passkey_options(challenge):
     user, step, _first, _device = _pending(challenge)
     if step != PASSKEY:
         raise InvalidInput(message=_("This step does not ask for a passkey."), status=400)
-    return passkeys.authentication_options(passkeys.SECOND_STEP, user, step=crypto.token_hash(challenge))
+    return passkey_signin.authentication_options(passkey_signin.SECOND_STEP, user, step=crypto.token_hash(challenge))
 
 
 def _pending(challenge):

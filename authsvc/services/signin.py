@@ -13,8 +13,8 @@ from ..errors import AccountLocked, CodeExpired, Forbidden, InvalidInput, Reauth
 from ..extensions import db, redis_client
 from ..models import User
 from ..requestinfo import client_net
-from . import (attempts, audit, captcha, codes, devices, factors, mail, metrics, passkeys, passwords,
-               second_step, sendlimits, tokens)
+from . import (attempts, audit, captcha, codes, devices, factors, mail, metrics, passkey_signin, passkeys,
+               passwords, second_step, sendlimits, tokens)
 from .validation import normalize_code, normalize_email, normalize_login
 
 SignedIn, SecondFactorChallenge = second_step.SignedIn, second_step.SecondFactorChallenge
@@ -123,14 +123,14 @@ def second_step_passkey_options(challenge):
 # --- passkey sign-in: a whole sign-in, phishing-resistant, no password and no second step ----
 def passkey_options():
     """Options for any discoverable passkey of this site (no login name: the passkey says who)."""
-    return passkeys.authentication_options(passkeys.SIGN_IN)
+    return passkey_signin.authentication_options(passkey_signin.SIGN_IN)
 
 
 def passkey_login(challenge_id, credential, device_token=None):
     """Sign in with a passkey alone (user verification on the device makes it two factors in
     itself); the lockout, deactivation and audit apply as to a password. Returns SignedIn."""
     try:
-        user, row = passkeys.authenticate(challenge_id, credential, passkeys.SIGN_IN)
+        user, row = passkey_signin.authenticate(challenge_id, credential, passkey_signin.SIGN_IN)
     except AccountLocked:
         metrics.LOGINS.labels("passkey", "locked").inc()
         raise
@@ -196,12 +196,12 @@ def confirm_passkey_options(user):
     password before a sensitive change)."""
     if not passkeys.of(user):
         raise InvalidInput(message=_passkey_none(), status=400)
-    return passkeys.authentication_options(passkeys.CONFIRM, user, uid=user.id)
+    return passkey_signin.authentication_options(passkey_signin.CONFIRM, user, uid=user.id)
 
 
 def confirm_with_passkey(user, challenge_id, credential):
     """A fresh passkey use in place of the password (the lockout applies alike)."""
-    _owner, row = passkeys.authenticate(challenge_id, credential, passkeys.CONFIRM, user=user, uid=user.id)
+    _owner, row = passkey_signin.authenticate(challenge_id, credential, passkey_signin.CONFIRM, user=user, uid=user.id)
     audit.record("reauth.passkey", user=user, detail={"passkey": row.id})
     return True
 

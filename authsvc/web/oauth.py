@@ -6,13 +6,13 @@ from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import ServiceError
 from ..extensions import csrf
-from ..hooks import CSP
+from ..hooks import csp
 from ..i18n import lazy_gettext as _l
 from ..services.oidc import grants, keys, server as oidc
 from .auth_helpers import apply_error, end_browser_session
@@ -50,8 +50,7 @@ def widen_form_action(response):
         target = request.args.get("next") or (session.get("mfa") or {}).get("next") or ""
         origins = oidc.redirect_origins(target) if target.startswith("/oauth/authorize?") else ()
     if origins:
-        sources = (*current_app.config["FORWARD_AUTH"].csp_sources(), *origins)  # hooks.py's, plus the app's
-        response.headers["Content-Security-Policy"] = CSP.format(apps="".join(" " + source for source in sources))
+        response.headers["Content-Security-Policy"] = csp(extra_form_action=origins)
     return response
 
 

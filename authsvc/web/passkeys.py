@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from ..errors import ReauthenticationRequired, ServiceError
 from ..ratelimits import login_attempts as login_limit
-from ..services import factors, passkeys, signin
+from ..services import factors, passkey_registration, passkeys, signin
 from .auth import DEVICE_COOKIE, _finish
 from .auth_helpers import apply_error, password_session_required, safe_next
 from .forms import EmptyForm, PasskeyNameForm, PasskeySignInForm
@@ -59,7 +59,7 @@ def options_answer(purpose, make):
 @bp.post("/account/passkeys/options")
 @password_session_required
 def registration_options():
-    return options_answer("register", lambda: passkeys.registration_options(current_user._get_current_object(), WEB))
+    return options_answer("register", lambda: passkey_registration.registration_options(current_user._get_current_object(), WEB))
 
 
 @bp.route("/account/passkeys/new", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ import pytest
 
 from ..support import free_port, wait_until
 from ..support.checkout import ROOT, kill_group
+from ..support.nginx import authsvc_site, from_template, nginx_config
 from .test_cluster import PG_ADMIN, _answers  # noqa: F401 - importing it skips without Redis/PostgreSQL
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -40,49 +41,18 @@ pytestmark = [pytest.mark.cluster, pytest.mark.skipif(
     reason="nginx missing: apt-get install -y nginx (.ci/run does)")]
 
 
-def _template(path, replacements):
-    text = path.read_text()
-    for old, new in replacements:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
-
-
-def nginx_config(folder, authsvc_port, app_port, http_port, https_port):
+def _nginx_config(folder, authsvc_port, app_port, http_port, https_port):
     certs = folder / "certs"
     # authsvc's own host: docker/nginx.conf, as tests/cluster/test_https.py runs it
-    auth = _template(ROOT / "docker" / "nginx.conf", (
-        ("server web:8000;", f"server 127.0.0.1:{authsvc_port};"),
-        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
-        ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl default_server;"),
-        ("/etc/nginx/certs/fullchain.pem", f"{certs}/fullchain.pem"),
-        ("/etc/nginx/certs/privkey.pem", f"{certs}/privkey.pem")))
-    protected = _template(ROOT / "deploy" / "nginx" / "forward-auth.conf", (
+    auth = authsvc_site([authsvc_port], http_port, https_port, certs, https_listen="ssl default_server")
+    protected = from_template(ROOT / "deploy" / "nginx" / "forward-auth.conf", (
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{authsvc_port};"),
         ("server 127.0.0.1:3000;", f"server 127.0.0.1:{app_port};"),
         ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
         ("server_name app.example.com;", "server_name app.authsvc.test admin.authsvc.test;"),
         ("/etc/nginx/certs/fullchain.pem", f"{certs}/fullchain.pem"),
         ("/etc/nginx/certs/privkey.pem", f"{certs}/privkey.pem")))
-    (folder / "authsvc.conf").write_text(auth)
-    (folder / "forward-auth.conf").write_text(protected)
-    (folder / "nginx.conf").write_text(f"""
-        worker_processes 1;
-        pid {folder}/nginx.pid;
-        error_log {folder}/error.log warn;
-        events {{ worker_connections 256; }}
-        http {{
-            access_log off;
-            client_body_temp_path {folder}/body;
-            proxy_temp_path {folder}/proxy;
-            fastcgi_temp_path {folder}/fastcgi;
-            uwsgi_temp_path {folder}/uwsgi;
-            scgi_temp_path {folder}/scgi;
-            include {folder}/authsvc.conf;
-            include {folder}/forward-auth.conf;
-        }}
-    """)
-    return folder / "nginx.conf"
+    return nginx_config(folder, {"authsvc.conf": auth, "forward-auth.conf": protected})
 
 
 def _certificates(folder):
@@ -167,7 +137,7 @@ def site(tmp_path_factory):
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
         env=dict(env, BIND=f"127.0.0.1:{authsvc_port}", PROMETHEUS_MULTIPROC_DIR=str(tmp / "prom")),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
-    config = nginx_config(tmp, authsvc_port, app_server.server_port, http_port, https_port)
+    config = _nginx_config(tmp, authsvc_port, app_server.server_port, http_port, https_port)
     processes.append(subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(config), "-g", "daemon off;"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True))
     try:

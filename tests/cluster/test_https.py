@@ -18,6 +18,7 @@ import pytest
 
 from ..support import free_port, wait_until
 from ..support.checkout import ROOT, kill_group
+from ..support.nginx import authsvc_site, nginx_config
 from .test_cluster import PG_ADMIN, _answers  # noqa: F401 - importing it skips without Redis/PostgreSQL
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -29,36 +30,6 @@ CLIENT_IP = "127.0.0.2"
 pytestmark = [pytest.mark.cluster, pytest.mark.skipif(
     not os.path.exists(NGINX) and not os.environ.get("CI"),
     reason="nginx missing: apt-get install -y nginx (.ci/run does)")]
-
-
-def nginx_config(folder, upstreams, http_port, https_port, certs):
-    """docker/nginx.conf with this machine's addresses; each replacement must match once."""
-    text = (ROOT / "docker" / "nginx.conf").read_text()
-    for old, new in (("server web:8000;", " ".join(f"server 127.0.0.1:{p};" for p in upstreams)),
-                     ("listen 80;", f"listen 127.0.0.1:{http_port};"),
-                     ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
-                     ("/etc/nginx/certs/fullchain.pem", f"{certs}/fullchain.pem"),
-                     ("/etc/nginx/certs/privkey.pem", f"{certs}/privkey.pem")):
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    (folder / "authsvc.conf").write_text(text)
-    # the main file the nginx image brings, reduced: what conf.d/default.conf is included into
-    (folder / "nginx.conf").write_text(f"""
-        worker_processes 1;
-        pid {folder}/nginx.pid;
-        error_log {folder}/error.log warn;
-        events {{ worker_connections 256; }}
-        http {{
-            access_log off;
-            client_body_temp_path {folder}/body;
-            proxy_temp_path {folder}/proxy;
-            fastcgi_temp_path {folder}/fastcgi;
-            uwsgi_temp_path {folder}/uwsgi;
-            scgi_temp_path {folder}/scgi;
-            include {folder}/authsvc.conf;
-        }}
-    """)
-    return folder / "nginx.conf"
 
 
 def _fresh_database():
@@ -96,7 +67,7 @@ def site(tmp_path_factory):
         env=dict(env, BIND=f"127.0.0.1:{port}", PROMETHEUS_MULTIPROC_DIR=str(tmp / f"prom-{port}")),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True) for port in ports]
     http_port, https_port = free_port(), free_port()
-    config = nginx_config(tmp, ports, http_port, https_port, certs)
+    config = nginx_config(tmp, {"authsvc.conf": authsvc_site(ports, http_port, https_port, certs)})
     nginx = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(config), "-g", "daemon off;"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     processes.append(nginx)

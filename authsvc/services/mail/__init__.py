@@ -24,7 +24,7 @@ notices (the security notices).
 
 from .exporter import RedisFigures
 from .notices import new_device, security_alert, set_new_device, unsubscribe_account, unsubscribe_url
-from .queue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
+from .enqueue import ALWAYS, IF_ACCOUNT, IF_NO_ACCOUNT, current_language, queue_mail, send_code
 from .queue import dead_count as dead_letter_count
 from .sender import address as sender_address
 from .probe import send_test_message

@@ -21,7 +21,7 @@ from ...extensions import db, mail
 from ...models import User
 from . import queue, quota, sender, smtpconn, stats
 from .compose import compose, inline_images
-from .queue import IF_ACCOUNT, IF_NO_ACCOUNT
+from .enqueue import IF_ACCOUNT, IF_NO_ACCOUNT
 from .wire import WireMessage
 
 log = logging.getLogger("authsvc.mail")

@@ -7,7 +7,7 @@ from ... import crypto, keys
 from ...extensions import db, redis_client
 from ...models import User
 from .. import audit
-from .queue import queue_mail
+from .enqueue import queue_mail
 
 UNSUBSCRIBE_SALT = "authsvc-unsubscribe"
 

@@ -9,7 +9,7 @@ import time
 
 from flask import current_app
 
-from . import queue
+from . import enqueue, queue
 from .worker import MailWorker
 
 POLL_SECONDS = 0.2
@@ -24,7 +24,7 @@ def send_test_message(to, wait=None):
     if wait is None:
         # the worst case of one attempt: primary and fallback each up to their timeout
         wait = 2 * app.config["MAIL_TIMEOUT"] + 5
-    job_id = queue.queue_mail("test", to, {}, report=True)
+    job_id = enqueue.queue_mail("test", to, {}, report=True)
     MailWorker(app).deliver(job_id)
     deadline = time.monotonic() + wait
     while True:

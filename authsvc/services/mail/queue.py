@@ -1,9 +1,5 @@
-"""The mail queue in Redis: sealed jobs go in on the request side; workers claim them by BLMOVE
-into a per-worker list and settle them after SMTP.
-
-The request stores a sealed job and returns. Whether the address has an account is decided by
-the worker (the job's `account` rule), so requests for registered and unregistered addresses do
-the same work and take the same time.
+"""The mail queue in Redis, the workers' side: they claim jobs by BLMOVE into a per-worker list
+and settle them after SMTP (enqueue.py: how a request puts a sealed job in).
 
 A job is removed from its worker's processing list only once the SMTP server accepted it
 (or it was dropped for good). A worker that dies leaves its claimed jobs behind; any
@@ -11,92 +7,23 @@ other worker hands them out again once the dead worker's heartbeat has expired.
 """
 
 import json
-import logging
 import time
-import uuid
 
 import redis
 
 from flask import current_app
-from flask_babel import get_locale
 
-from ... import crypto, keys, redis_writes
+from ... import crypto, keys
 from ...extensions import redis_client
-from ...requestinfo import client_ip, user_agent
-from .. import codes
 from ..validation import mask_email
 
-log = logging.getLogger("authsvc.mail")
 
-NOTICE_TTL = 2 * 86400  # a notice without a secret may wait two days for delivery
-
-# account rules, applied by the worker once it knows whether the address has an account
-ALWAYS = "always"
-IF_ACCOUNT = "if_account"  # send only to an active account's address (reset, code login)
-IF_NO_ACCOUNT = "if_no_account"  # send; but to an account's owner send `alternate` instead
-
-
-def current_language():
-    locale = get_locale()
-    return locale.language if locale else "zh"
-
-
-def queue_mail(template, to, context, *, ttl=NOTICE_TTL, account=ALWAYS, alternate=None,
-               essential=True, lang=None, report=False):
-    """Seal a mail job into Redis and queue it; returns the job id. With `report`, whichever
-    worker settles the job writes what became of it where report() reads it."""
-    now = time.time()
-    useful_for = min(ttl, current_app.config["MAIL_NOTICE_USEFUL_FOR"])  # a code mail: its code's life
-    job = {
-        "id": uuid.uuid4().hex,
-        "template": template,
-        "to": to,
-        "lang": lang or current_language(),
-        "ctx": dict(context, ip=client_ip(), ua=user_agent(), at=now),
-        "account": account,
-        "alternate": alternate,
-        "essential": essential,
-        "queued_at": now,
-        "deadline": now + useful_for,  # retried until then; a code mail until its code expires
-        "attempt": 0,
-    }
-    # with the request's other writes, sent just before its answer (redis_writes.py), else now
-    pipe = redis_writes.pipeline()
-    deferred = pipe is not None
-    if not deferred:
-        pipe = redis_client.pipeline(transaction=False)
-    if report:  # before the job is queued: a worker never finds a reported job without its report
-        pipe.set(keys.mail_report(job["id"]), json.dumps({"result": "queued"}), ex=keys.MAIL_REPORT_TTL)
-    redis_client.script(PUT_LUA)(keys=[keys.mail_job(job["id"]), keys.MAIL_QUEUE],
-                                 args=[_seal(job), int(ttl), job["id"]], client=pipe)
-    if deferred:
-        redis_writes.wait_for_replicas()  # WAIT, when configured, follows the request's writes
-    else:
-        redis_writes.send(pipe, wait=True)
-    return job["id"]
-
-
-# KEYS: the job's key, the queue. ARGV: sealed job, TTL, job id. Stored and queued at once.
-PUT_LUA = """
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('LPUSH', KEYS[2], ARGV[3])
-return 1
-"""
-
-
-def send_code(purpose, to, flow=None, context=None, **options):
-    """Issue a fresh code for (purpose, address[, flow]) and queue its mail; the job expires with it."""
-    code = codes.issue_code(purpose, to, flow)
-    ttl = keys.code_ttl(purpose)
-    context = dict(context or {}, code=code, purpose=purpose, minutes=ttl // 60)
-    return queue_mail("verification", to, context, ttl=ttl, **options)
-
-
-def _seal(job):
+def seal(job):
+    """A job as stored: encrypted and authenticated (load() opens it)."""
     return crypto.seal(json.dumps(job).encode())
 
 
-# --- worker side --------------------------------------------------------------------------
+# --- claiming and settling ------------------------------------------------------------------------
 # KEYS: delayed zset, queue. ARGV: now. Moves due retries back onto the queue.
 PROMOTE_LUA = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
@@ -216,7 +143,7 @@ def ack(worker_id, job_id, sent, report=None):
 def retry_later(worker_id, job, delay, report=None):
     """Store the job's new attempt count and schedule it `delay` seconds from now."""
     pipe = redis_client.pipeline(transaction=True)
-    pipe.set(keys.mail_job(job["id"]), _seal(job), keepttl=True, xx=True)
+    pipe.set(keys.mail_job(job["id"]), seal(job), keepttl=True, xx=True)
     pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
     _write_report(pipe, job["id"], report)
