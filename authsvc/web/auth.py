@@ -233,7 +233,7 @@ def reauthenticate():
             status = apply_error(form, error)
             locked = error.code == "account_locked"  # still signed in: the page says what now
         else:
-            session["password_at"] = session["strong_at"] = time.time()
+            session["password_at"] = session["strong_at"] = session["auth_at"] = time.time()
             session.regenerate()  # raised to a password session: a copy of the old id is not
             return redirect(safe_next(form.next.data))
     return render_template("auth/reauthenticate.html", form=form, locked=locked,

@@ -42,6 +42,7 @@ def start_browser_session(user, method, remember=False, steps=1, factor=None):
     login_user(user, remember=False)
     now = time.time()
     session["auth_method"] = method
+    session["auth_at"] = now  # OpenID Connect's auth_time, max_age and prompt=login
     session["password_at"] = now if method in ("password", "passkey") else 0
     session["factor_at"] = now if factor else 0
     session["strong_at"] = now if forward_auth.is_strong(method, steps) else 0

@@ -2,10 +2,11 @@
 
 Views translate HTTP only; services/oidc/ owns every rule."""
 
+import time
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -95,6 +96,18 @@ def authorize():
         return _authorize_error(server, error)
     if user is None:
         return redirect(url_for("auth.login", next=request.full_path))
+    grant.auth_time = _auth_time()
+    if request.method == "GET":
+        try:
+            again = oidc.must_sign_in_again(grant.request.payload.data, grant.auth_time)
+        except OAuth2Error as error:
+            error.redirect_uri, error.state = grant.request.payload.redirect_uri, grant.request.payload.state
+            return _authorize_error(server, error)
+        if again and "none" in (request.args.get("prompt") or "").split():
+            return server.handle_error_response(None, LoginRequiredError(
+                redirect_uri=grant.request.payload.redirect_uri, state=grant.request.payload.state))
+        if again:  # the app wants a fresh sign-in: confirm it's still you, then back here
+            return redirect(url_for("auth.reauthenticate", next=oidc.without_login_prompt(request.full_path)))
     client, scope = grant.request.client.row, grant.request.scope
     form = EmptyForm()
     if request.method == "POST":
@@ -114,6 +127,11 @@ def authorize():
     g.oauth_form_targets = oidc.origins_of([grant.request.payload.redirect_uri])
     return render_template("oauth/consent.html", client=client, form=form,
                            scopes=[SCOPE_TEXT[s] for s in scope.split() if s in SCOPE_TEXT])
+
+
+def _auth_time():
+    """When this browser session last proved who it is: its sign-in or a later confirmation."""
+    return session.get("auth_at") or getattr(session, "meta", {}).get("created") or time.time()
 
 
 @bp.post("/oauth/token")

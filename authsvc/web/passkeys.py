@@ -164,7 +164,7 @@ def confirm():
         except ServiceError as error:
             apply_error(None, error)
         else:
-            session["password_at"] = time.time()
+            session["password_at"] = session["auth_at"] = time.time()
             session.regenerate()
             return redirect(safe_next(form.next.data))
     return redirect(url_for("auth.reauthenticate", next=form.next.data or None))

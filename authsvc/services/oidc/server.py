@@ -5,7 +5,7 @@ tokens signed with the first of OIDC_SIGNING_KEYS, userinfo, discovery and logou
 import hmac
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants as oauth_grants
@@ -40,7 +40,9 @@ class CodeGrant(oauth_grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code, request):
         data = request.payload.data
         user = request.user
-        signed_in = int(user.last_login_at.timestamp()) if user.last_login_at else int(time.time())
+        # auth_time: when the person signed in on this browser session (the view sets it), not
+        # the account's last sign-in anywhere, which another device may have made later
+        signed_in = int(getattr(self, "auth_time", None) or time.time())
         grants.save_code(code, request.client, request.payload.redirect_uri, request.scope, user,
                          data.get("nonce"), data.get("code_challenge"), data.get("code_challenge_method"),
                          signed_in)
@@ -231,3 +233,25 @@ def logout_target(id_token_hint, post_logout_redirect_uri, client_id=None):
         return None, None, sub
     uri = post_logout_redirect_uri if post_logout_redirect_uri in (client.row.post_logout_redirect_uris or []) else None
     return client.row, uri, sub
+
+
+def must_sign_in_again(data, auth_time, now=None):
+    """Whether the app asked for a sign-in newer than the session's (`auth_time`, epoch s):
+    `prompt=login`, or `max_age` seconds passed since. A max_age that is not a whole number of
+    seconds is the app's error (invalid_request, sent back to it)."""
+    if "login" in (data.get("prompt") or "").split():
+        return True
+    raw = data.get("max_age")
+    if raw in (None, ""):
+        return False
+    if not str(raw).isdigit() or len(str(raw)) > 10:
+        raise InvalidRequestError("max_age must be a whole number of seconds.")
+    return (now or time.time()) - auth_time > int(raw)
+
+
+def without_login_prompt(url):
+    """The authorization request again, minus prompt=login (the person has just signed in)."""
+    parts = urlsplit(url)
+    query = [(k, " ".join(p for p in v.split() if p != "login")) if k == "prompt" else (k, v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return parts._replace(query=urlencode([(k, v) for k, v in query if not (k == "prompt" and not v)])).geturl()
