@@ -28,6 +28,7 @@ from .requestinfo import client_ip, user_agent
 log = logging.getLogger("authsvc.session")
 SID_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 TOUCH_EVERY = 60  # seconds between last-seen updates of an unchanged session
+NO_PAGE = ("/auth/verify", "/static/")  # a proxy's check and files: no page to say "ended elsewhere" on
 
 # Save a signed-in session. KEYS: the record, the user's index, the account's sealed epoch
 # (tokens.end_all). ARGV: record, TTL, must exist (1 for a session that was read from the
@@ -106,7 +107,7 @@ class RedisSessionInterface(SessionInterface):
         if not SID_RE.fullmatch(sid):
             return RedisSession()
         try:
-            raw, ended = self._read(app, token_hash(sid))
+            raw, ended = self._read(app, token_hash(sid), not request.path.startswith(NO_PAGE))
         except redis.RedisError as exc:
             log.error("session store unavailable: %s", exc)
             return RedisSession(persist=False, unavailable=True)
@@ -121,20 +122,21 @@ class RedisSessionInterface(SessionInterface):
             return RedisSession()
         return RedisSession(record.get("data"), sid=sid, meta=meta, stored=True)
 
-    def _read(self, app, sid_hash):
-        """(record, ended-elsewhere marker) in one round trip; the blocked-network check
-        (services/ipblocks.py) rides along in the same pipeline."""
+    def _read(self, app, sid_hash, for_a_page):
+        """(record, ended-elsewhere marker) in one round trip (the marker only for a request
+        that shows a page); the blocked-network check (services/ipblocks.py) rides along."""
         from .extensions import run_pipeline
         from .services import ipblocks
 
         pipe = self._client(app).pipeline(transaction=False)
         pipe.get(keys.session(sid_hash))
-        pipe.exists(keys.session_ended(sid_hash))
-        if not ipblocks.queue_check(pipe):
-            return tuple(pipe.execute())
-        raw, ended, wait_ms = run_pipeline(pipe)
-        ipblocks.checked(wait_ms)
-        return raw, ended
+        if for_a_page:
+            pipe.exists(keys.session_ended(sid_hash))
+        blocked = ipblocks.queue_check(pipe)
+        answers = run_pipeline(pipe) if blocked else pipe.execute()
+        if blocked:
+            ipblocks.checked(answers.pop())
+        return answers[0], (answers[1] if for_a_page else 0)
 
     def save_session(self, app, session, response):
         if not session.persist:

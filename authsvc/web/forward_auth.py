@@ -16,15 +16,9 @@ from ..services import forward_auth
 bp = Blueprint("forward_auth", __name__)
 
 
-@limiter.request_filter
-def _not_limited():
-    """Flask-Limiter skips this endpoint before resolving any limit (exempt alone still resolves
-    them on every request: a tenth of the check's CPU)."""
-    return request.endpoint == "forward_auth.verify"
-
-
 @bp.get("/auth/verify")
 @limiter.exempt  # one per request to every protected app: a limit here would be a Redis write each
+# (ratelimits.py skips Flask-Limiter's check altogether for endpoints without a limit)
 def verify():
     url = forward_auth.original_url(request.headers)
     answer = forward_auth.check(session, url)
