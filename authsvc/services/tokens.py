@@ -128,11 +128,33 @@ def end_all(user, keep=None):
     return len(entries) - (1 if keep in {digest for digest, _kind in entries} else 0)
 
 
+# KEYS: the account's seal. ARGV: the epoch this end wrote, the epoch committed since. A seal
+# is corrected only while it still holds this end's own epoch (a later end's seal stays).
+RESEAL_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+end
+return 1
+"""
+
+
 def _seal_epoch(user_id, epoch, keep):
     """Once the new epoch is committed: record it where the session store's save script reads
     it, then end again whatever a sign-in that read the old epoch saved in the meantime. A
-    save after this is refused (session_store.SAVE_LUA); one before it is ended here."""
-    redis_client.set(keys.user_epoch(user_id), epoch, ex=keys.user_sessions_ttl())
+    save after this is refused (session_store.SAVE_LUA); one before it is ended here.
+
+    Two ends of one account at once may seal in the other order than they committed (a
+    thread descheduled between its commit and its SET): a seal left at the older epoch would
+    refuse every session from then on. So the committed epoch is read back after the SET, and
+    a seal still holding ours is corrected to it: whichever SET comes last reads a commit at
+    least as new as the last one."""
+    key = keys.user_epoch(user_id)
+    redis_client.set(key, epoch, ex=keys.user_sessions_ttl())
+    with db.engine.connect() as connection:  # the request's own session is mid-commit
+        committed = connection.execute(db.select(User.auth_epoch).where(User.id == user_id)).scalar()
+    if committed is not None and committed != epoch:
+        redis_client.script(RESEAL_LUA)(keys=[key], args=[epoch, committed])
+        epoch = committed
     web = [d.decode() for d, k in redis_client.hgetall(keys.user_sessions(user_id)).items()
            if k == b"web" and d.decode() != keep]
     records = redis_client.mget([keys.session(digest) for digest in web]) if web else []
