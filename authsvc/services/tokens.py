@@ -150,8 +150,7 @@ def _seal_epoch(user_id, epoch, keep):
     least as new as the last one."""
     key = keys.user_epoch(user_id)
     redis_client.set(key, epoch, ex=keys.user_sessions_ttl())
-    with db.engine.connect() as connection:  # the request's own session is mid-commit
-        committed = connection.execute(db.select(User.auth_epoch).where(User.id == user_id)).scalar()
+    committed = _committed_epoch(user_id)
     if committed is not None and committed != epoch:
         redis_client.script(RESEAL_LUA)(keys=[key], args=[epoch, committed])
         epoch = committed
@@ -160,6 +159,24 @@ def _seal_epoch(user_id, epoch, keep):
     records = redis_client.mget([keys.session(digest) for digest in web]) if web else []
     _end(user_id, [(digest, "web") for digest, raw in zip(web, records, strict=True)
                    if raw is None or json.loads(raw).get("meta", {}).get("epoch") != epoch])
+
+
+def _committed_epoch(user_id):
+    """The account's epoch as committed (its own connection: the caller's session may be mid-
+    commit or hold an older read)."""
+    with db.engine.connect() as connection:
+        return connection.execute(db.select(User.auth_epoch).where(User.id == user_id)).scalar()
+
+
+def reseal_if_stale(user_id, epoch, sealed):
+    """A session of `epoch` met a seal of another epoch (session_store.SAVE_LUA). When the
+    database holds `epoch`, the seal is the stale one (a failover lost the newest seal, or two
+    ends sealed out of order): correct it, unless it changed meanwhile; returns True then."""
+    sealed = sealed.decode() if isinstance(sealed, bytes) else sealed
+    if _committed_epoch(int(user_id)) != epoch:
+        return False  # the session read the account before its sessions were ended: refused
+    redis_client.script(RESEAL_LUA)(keys=[keys.user_epoch(user_id)], args=[sealed, epoch])
+    return True
 
 
 def end_others(user, current):
