@@ -175,14 +175,24 @@ def run_pipeline(pipe):
     error among the answers, as pipe.execute() does."""
     stack = [args for args, _options in pipe.command_stack]
     answers = pipe.execute(raise_on_error=False)
-    for index, answer in enumerate(answers):
-        if isinstance(answer, redis.exceptions.NoScriptError) and stack[index][0] == "EVALSHA":
-            script = next(s for s in _SCRIPTS.values() if s.sha == stack[index][1])
-            client = redis.Redis(connection_pool=pipe.connection_pool)
-            try:
-                answers[index] = client.eval(script.source, *stack[index][2:])
-            except redis.exceptions.ResponseError as exc:
-                answers[index] = exc
+    missing = [index for index, answer in enumerate(answers)
+               if isinstance(answer, redis.exceptions.NoScriptError) and stack[index][0] == "EVALSHA"]
+    if missing:
+        # one connection for the repeats and a WAIT after them: WAIT counts the writes of the
+        # connection it is sent on, and the pipeline's own WAIT ran before the repeats wrote
+        client = redis.Redis(connection_pool=pipe.connection_pool, single_connection_client=True)
+        try:
+            for index in missing:
+                script = next(s for s in _SCRIPTS.values() if s.sha == stack[index][1])
+                try:
+                    answers[index] = client.eval(script.source, *stack[index][2:])
+                except redis.exceptions.ResponseError as exc:
+                    answers[index] = exc
+            for index, args in enumerate(stack):
+                if args[0] == "WAIT":
+                    answers[index] = client.execute_command(*args)
+        finally:
+            client.close()
     for answer in answers:
         if isinstance(answer, Exception):
             raise answer

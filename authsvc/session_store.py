@@ -34,16 +34,13 @@ NO_PAGE = ("/auth/verify", "/static/")  # a proxy's check and files: no page to 
 # (tokens.end_all). ARGV: record, TTL, must exist (1 for a session that was read from the
 # store), session hash, index TTL, the session's epoch. Returns 0 when the record had to exist
 # and did not: the session was ended (signed out, ended from the list) while this request was
-# running, and must not be brought back by it; and when the account's sessions were ended
-# under another epoch since this request read the account (a sign-in racing a deactivation or
-# a password change): its record is removed, never written.
+# running, and must not be brought back by it. Returns {-1, seal} and writes nothing when the
+# account's sessions were ended under another epoch: a sign-in racing a deactivation or a
+# password change (the caller removes its record), or a seal a failover set back (the caller
+# asks the database which; tokens.reseal_if_stale).
 SAVE_LUA = """
 local sealed = redis.call('GET', KEYS[3])
-if sealed and sealed ~= ARGV[6] then
-  redis.call('DEL', KEYS[1])
-  redis.call('HDEL', KEYS[2], ARGV[4])
-  return 0
-end
+if sealed and sealed ~= ARGV[6] then return {-1, sealed} end
 if ARGV[3] == '1' then
   if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'XX') then return 0 end
 else
@@ -187,9 +184,8 @@ class RedisSessionInterface(SessionInterface):
         ttl = math.ceil(max(1, min(ttl, self._absolute(app, session.meta) - (now - session.meta["created"]))))
         record = json.dumps({"data": dict(session), "meta": session.meta}, default=str)
         if user_id:
-            saved = self._save_script(app, client)(
-                keys=[keys.session(session.hash), keys.user_sessions(user_id), keys.user_epoch(user_id)],
-                args=[record, ttl, 1 if stored else 0, session.hash, keys.user_sessions_ttl(), epoch])
+            saved = self._save_signed_in(app, client, session, user_id, epoch,
+                                         [record, ttl, 1 if stored else 0, session.hash, keys.user_sessions_ttl(), epoch])
         else:  # an anonymous page view (a CSRF token): one plain SET
             saved = client.set(keys.session(session.hash), record, ex=ttl, xx=stored)
         if not saved:
@@ -198,6 +194,23 @@ class RedisSessionInterface(SessionInterface):
             return
         self._set_cookie(app, session, response, ttl if remember else None)
         session.rotate = False
+
+    def _save_signed_in(self, app, client, session, user_id, epoch, args):
+        """SAVE_LUA; a seal of another epoch refuses the save unless the database says the seal
+        is the stale one (then it is corrected and the save tried once more)."""
+        from .services import tokens
+
+        script_keys = [keys.session(session.hash), keys.user_sessions(user_id), keys.user_epoch(user_id)]
+        saved = self._save_script(app, client)(keys=script_keys, args=args)
+        if isinstance(saved, list) and tokens.reseal_if_stale(user_id, epoch, saved[1]):
+            saved = self._save_script(app, client)(keys=script_keys, args=args)
+        if isinstance(saved, list):  # ended under another epoch while this request ran
+            pipe = client.pipeline(transaction=False)
+            pipe.delete(script_keys[0])
+            pipe.hdel(script_keys[1], session.hash)
+            pipe.execute()
+            return 0
+        return saved
 
     def _set_cookie(self, app, session, response, max_age):
         response.set_cookie(

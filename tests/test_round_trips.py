@@ -3,6 +3,8 @@ the client's network for a block, then one pipeline with the code, the queued ma
 rows, sent just before the answer (authsvc/redis_writes.py). Counted at the client's socket:
 each write of packed commands is one round trip. Real Redis, real SMTP."""
 
+import threading
+
 import pytest
 from redis.connection import AbstractConnection
 
@@ -99,3 +101,37 @@ def test_a_failed_write_pipeline_answers_503_not_500(service):
     redis.set("authsvc:mail:queue", "not a list")
     answer = service.api.post("/password-resets", json={"email": "alice@example.com"}, ip=CLIENT)
     assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "unavailable"
+
+
+def test_after_a_failover_the_wait_for_replicas_follows_the_writes_repeated_as_eval(make_service):
+    """With REDIS_WAIT_REPLICAS the client is told its mail was queued only once replicas have
+    the job. After a failover the new master knows no scripts: the pipeline's EVALSHAs answer
+    NOSCRIPT, the WAIT queued after them returns at once (it covers nothing yet), and the job
+    is written afterwards by the EVAL repeat, which no WAIT covered. Seen with MONITOR on the
+    real server: the last write of the request must come before its last WAIT (failed before)."""
+    service = make_service(CAPTCHA_ENABLED=False, RESEND_COOLDOWN=0, REDIS_WAIT_REPLICAS=1, REDIS_WAIT_MS=10)
+    redis = service.app.extensions["authsvc.redis"]
+    seen, ready, done = [], threading.Event(), threading.Event()
+
+    def watch():
+        with redis.monitor() as monitor:
+            ready.set()
+            for command in monitor.listen():
+                seen.append(command["command"])
+                if done.is_set() and "DONE-MARKER" in command["command"]:
+                    return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    assert ready.wait(5)
+    redis.script_flush()  # what a failed-over master knows of our scripts
+    answer = service.api.post("/password-resets", json={"email": "alice@example.com"}, ip=CLIENT)
+    done.set()
+    redis.get("DONE-MARKER")
+    watcher.join(5)
+    assert answer.status_code == 202, answer.get_json()
+    writes = [i for i, c in enumerate(seen) if c.startswith(("EVAL ", "EVALSHA ")) and "authsvc:mail:queue" in c]
+    waits = [i for i, c in enumerate(seen) if c.startswith("WAIT ")]
+    assert writes and waits, seen
+    assert seen[writes[-1]].startswith("EVAL ")  # the job was written by the repeat
+    assert waits[-1] > writes[-1], "the job written by the EVAL repeat was not waited for"

@@ -10,11 +10,12 @@ import pytest
 
 from authsvc import keys
 from authsvc.crypto import token_hash
-from authsvc.extensions import db
+from authsvc.extensions import after_commit, db
 from authsvc.models import User
 from authsvc.services import tokens
 from authsvc.web.auth_helpers import start_browser_session
 
+from .test_sessions_web import PASSWORD
 from .test_forward_auth import APP, fwd_service
 
 
@@ -73,3 +74,59 @@ def test_a_sign_in_that_raced_the_end_of_every_session_leaves_none(service, mean
 def test_a_sign_in_after_the_end_is_admitted(service):
     signed_in_session(service, change_password_elsewhere)
     assert verify(service, signed_in_session(service)).status_code == 200
+
+
+def ended_twice_sealed_out_of_order(app, user_id):
+    """Two ends of every session of one account (a password change and an admin's action at
+    the same moment): the first commits, the second commits after it, and the first one's
+    seal reaches Redis last (its thread was descheduled between its commit and its SET). The
+    hold is a real after-commit action registered before end_all's, so it runs first."""
+    with app.app_context():
+        first = db.session.get(User, user_id)
+
+        def the_second_end_commits_and_seals_meanwhile():
+            with app.app_context():  # its own database session, as another request's
+                change_password_elsewhere(user_id)
+
+        after_commit(the_second_end_commits_and_seals_meanwhile)
+        tokens.end_all(first)
+        db.session.commit()
+
+
+def test_two_ends_whose_seals_arrive_out_of_order_lock_nobody_out(service):
+    """The account's epoch is the second end's; a seal left at the first end's would refuse
+    every session saved from then on (each sign-in answered 302 without a cookie, forward-auth
+    401) for as long as the seal lives (days): found in the attacker's pass, failed before."""
+    redis = service.app.extensions["authsvc.redis"]
+    with service.app.app_context():
+        user_id = db.session.execute(db.select(User.id).filter_by(username="alice")).scalar_one()
+    ended_twice_sealed_out_of_order(service.app, user_id)
+    with service.app.app_context():
+        committed = db.session.get(User, user_id).auth_epoch
+    assert redis.get(keys.user_epoch(user_id)).decode() == committed
+    assert verify(service, signed_in_session(service)).status_code == 200
+    browser = service.browser
+    assert browser.submit("/login", {"login": "alice", "password": PASSWORD}).status_code == 302
+    assert browser.get("/account").status_code == 200
+
+
+def test_a_seal_that_a_failover_set_back_locks_nobody_out(service):
+    """Replication is asynchronous: a failover right after an end of every session may promote
+    a replica that still holds the seal of the end before (set here by hand: exactly what the
+    promoted replica holds). Every session saved from then on was refused for as long as that
+    seal lived (days); now a save whose epoch the database confirms corrects the seal."""
+    redis = service.app.extensions["authsvc.redis"]
+    with service.app.app_context():
+        user_id = db.session.execute(db.select(User.id).filter_by(username="alice")).scalar_one()
+        change_password_elsewhere(user_id)
+        older = redis.get(keys.user_epoch(user_id))
+        change_password_elsewhere(user_id)
+        committed = db.session.get(User, user_id).auth_epoch
+    redis.set(keys.user_epoch(user_id), older, keepttl=True)  # the failover lost the newest seal
+    browser = service.browser
+    assert browser.submit("/login", {"login": "alice", "password": PASSWORD}).status_code == 302
+    assert browser.get("/account").status_code == 200
+    assert redis.get(keys.user_epoch(user_id)).decode() == committed
+    assert verify(service, signed_in_session(service)).status_code == 200
+    # a sign-in that really read the ended epoch is still refused
+    assert test_a_sign_in_that_raced_the_end_of_every_session_leaves_none(service, change_password_elsewhere) is None

@@ -122,12 +122,12 @@ def _record(raw, email):
 def resend_code(email, registration_id):
     """A new code for this pending registration (within the address's and IP's limits).
 
-    The record is read in the send limits' round trip; an unknown registration gets its
-    charge back and is told so before any limit answer."""
+    The record is read in the send limits' script, which charges nothing unless it is this
+    address's registration: an unknown one is told so before any limit answer."""
     email = normalize_email(email)
     flow = _flow(registration_id or "")
-    pending, _charge = sendlimits.charge_send(email, client_net(), "register", read=keys.pending_registration(flow),
-                                              check=lambda raw: _record(raw, email))
+    pending, _charge = sendlimits.charge_send(email, client_net(), "register", check=lambda raw: _record(raw, email),
+                                              read=(keys.pending_registration(flow), "email", email))
     _send(pending, flow)
     return dict(sendlimits.code_sent(email, "register", status="verification_sent"),
                 registration_id=registration_id)

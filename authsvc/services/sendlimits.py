@@ -13,25 +13,35 @@ from limits import parse_many
 
 from .. import crypto, keys
 from ..errors import RateLimited
-from ..extensions import redis_client, run_pipeline
+from ..extensions import redis_client
 from . import daily, ipblocks, metrics
 from .ipblock_scripts import BLOCKED_FOR, NOW
 from .validation import mask_email
 
-# KEYS: [the blocked-network keys, when ARGV[2] is 2,] one sorted set per window. ARGV: member,
-# the number of blocked-network keys (0 or 2), the client's family and address bits (ipblocks),
-# then (limit, window_ms) per window. Returns the wait in ms (0 when the send was admitted and
-# charged to every window), or minus the ms a block of the client's network still lasts.
+# KEYS: [the blocked-network keys, when ARGV[2] is 2,] [a record, when ARGV[5] is 1,] one sorted
+# set per window. ARGV: member, the number of blocked-network keys (0 or 2), the client's family
+# and address bits (ipblocks), 1 when a record is read, the record's JSON field and the value it
+# must hold, then (limit, window_ms) per window. Returns {wait, record, charged}: wait is the ms
+# to wait (0: admitted), or minus the ms a block of the client's network still lasts; a record
+# that is missing or does not hold the value (an unknown registration) is answered before any
+# limit, and nothing is charged for it, not even for a moment.
 HIT_LUA = NOW + BLOCKED_FOR + """
 local skip = tonumber(ARGV[2])
 if skip > 0 then
   local blocked = blocked_for(KEYS[1], KEYS[2], ARGV[3], ARGV[4], now)
-  if blocked > 0 then return -blocked end
+  if blocked > 0 then return {-blocked, false, 0} end
+end
+local raw = false
+if ARGV[5] == '1' then
+  skip = skip + 1
+  raw = redis.call('GET', KEYS[skip])
+  local ok, record = pcall(cjson.decode, raw or '')
+  if not ok or type(record) ~= 'table' or record[ARGV[6]] ~= ARGV[7] then return {0, raw, 0} end
 end
 local wait = 0
 for i = skip + 1, #KEYS do
-  local limit = tonumber(ARGV[3 + 2 * (i - skip)])
-  local window = tonumber(ARGV[4 + 2 * (i - skip)])
+  local limit = tonumber(ARGV[6 + 2 * (i - skip)])
+  local window = tonumber(ARGV[7 + 2 * (i - skip)])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[i])
   if count >= limit then
@@ -40,12 +50,12 @@ for i = skip + 1, #KEYS do
     if w > wait then wait = w end
   end
 end
-if wait > 0 then return wait end
+if wait > 0 then return {wait, raw, 0} end
 for i = skip + 1, #KEYS do
   redis.call('ZADD', KEYS[i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[4 + 2 * (i - skip)])
+  redis.call('PEXPIRE', KEYS[i], ARGV[7 + 2 * (i - skip)])
 end
-return 0
+return {0, raw, 1}
 """
 
 
@@ -95,35 +105,33 @@ def charge_send(email, ip, purpose, read=None, check=None):
     """Admit one code send of `purpose` for (address, IP) or raise RateLimited(retry_after).
 
     Returns the charge (its member id and keys) so that a caller may refund it. With `read`
-    (a key) its value is fetched in the same round trip and passed to `check`, which runs
-    first: what it raises is raised instead (the charge given back), and its result is
-    returned with the charge, as (result, charge).
+    = (key, field, value), the JSON record at key is fetched in the same script and the send
+    is admitted only when the record's `field` holds `value`: for a missing or other record
+    nothing is charged at all (a refund would leave the charge standing for a moment, which
+    requests held in flight turn into a full window). `check` gets the record (None when
+    missing) first and raises for one that does not qualify, before any limit answer; its
+    result is returned with the charge, as (result, charge).
     """
     rules = _rules(email, ip, purpose) if current_app.config["RATELIMIT_ENABLED"] else []
     member = uuid.uuid4().hex
     # a code-sending API request's blocked-network check rides in this script (ipblocks.py)
     block_keys, block_args = ipblocks.take_pending_check() or ([], ["", ""])
+    read_keys, read_args = ([read[0]], [1, read[1], read[2]]) if read is not None else ([], [0, "", ""])
     charge = (member, [r[1] for r in rules]) if rules else None
-    wait_ms, value = 0, None
-    if rules or block_keys:
-        args = [member, len(block_keys), *block_args]
+    wait_ms, value, charged = 0, None, False
+    if rules or block_keys or read_keys:
+        args = [member, len(block_keys), *block_args, *read_args]
         for _scope, _key, amount, seconds in rules:
             args += [amount, seconds * 1000]
-        pipe = redis_client.pipeline(transaction=False)
-        if read is not None:
-            pipe.get(read)
-        redis_client.script(HIT_LUA)(keys=[*block_keys, *charge[1]] if charge else block_keys, args=args,
-                                     client=pipe)
-        *got, wait_ms = run_pipeline(pipe)
-        value, wait_ms = (got[0] if got else None), int(wait_ms)
-    elif read is not None:
-        value = redis_client.get(read)
+        wait_ms, value, charged = redis_client.script(HIT_LUA)(
+            keys=[*block_keys, *read_keys, *(charge[1] if charge else [])], args=args)
+        wait_ms, charged = int(wait_ms), bool(charged)
     ipblocks.refuse(-wait_ms)
     if check is not None:
         try:
             result = check(value)
         except Exception:
-            if wait_ms == 0:
+            if charged:
                 refund(charge)
             raise
     if wait_ms > 0:

@@ -128,16 +128,55 @@ def end_all(user, keep=None):
     return len(entries) - (1 if keep in {digest for digest, _kind in entries} else 0)
 
 
+# KEYS: the account's seal. ARGV: the epoch this end wrote, the epoch committed since. A seal
+# is corrected only while it still holds this end's own epoch (a later end's seal stays).
+RESEAL_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+end
+return 1
+"""
+
+
 def _seal_epoch(user_id, epoch, keep):
     """Once the new epoch is committed: record it where the session store's save script reads
     it, then end again whatever a sign-in that read the old epoch saved in the meantime. A
-    save after this is refused (session_store.SAVE_LUA); one before it is ended here."""
-    redis_client.set(keys.user_epoch(user_id), epoch, ex=keys.user_sessions_ttl())
+    save after this is refused (session_store.SAVE_LUA); one before it is ended here.
+
+    Two ends of one account at once may seal in the other order than they committed (a
+    thread descheduled between its commit and its SET): a seal left at the older epoch would
+    refuse every session from then on. So the committed epoch is read back after the SET, and
+    a seal still holding ours is corrected to it: whichever SET comes last reads a commit at
+    least as new as the last one."""
+    key = keys.user_epoch(user_id)
+    redis_client.set(key, epoch, ex=keys.user_sessions_ttl())
+    committed = _committed_epoch(user_id)
+    if committed is not None and committed != epoch:
+        redis_client.script(RESEAL_LUA)(keys=[key], args=[epoch, committed])
+        epoch = committed
     web = [d.decode() for d, k in redis_client.hgetall(keys.user_sessions(user_id)).items()
            if k == b"web" and d.decode() != keep]
     records = redis_client.mget([keys.session(digest) for digest in web]) if web else []
     _end(user_id, [(digest, "web") for digest, raw in zip(web, records, strict=True)
                    if raw is None or json.loads(raw).get("meta", {}).get("epoch") != epoch])
+
+
+def _committed_epoch(user_id):
+    """The account's epoch as committed (its own connection: the caller's session may be mid-
+    commit or hold an older read)."""
+    with db.engine.connect() as connection:
+        return connection.execute(db.select(User.auth_epoch).where(User.id == user_id)).scalar()
+
+
+def reseal_if_stale(user_id, epoch, sealed):
+    """A session of `epoch` met a seal of another epoch (session_store.SAVE_LUA). When the
+    database holds `epoch`, the seal is the stale one (a failover lost the newest seal, or two
+    ends sealed out of order): correct it, unless it changed meanwhile; returns True then."""
+    sealed = sealed.decode() if isinstance(sealed, bytes) else sealed
+    if _committed_epoch(int(user_id)) != epoch:
+        return False  # the session read the account before its sessions were ended: refused
+    redis_client.script(RESEAL_LUA)(keys=[keys.user_epoch(user_id)], args=[sealed, epoch])
+    return True
 
 
 def end_others(user, current):
