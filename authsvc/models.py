@@ -4,7 +4,7 @@ import secrets
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, false, true
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -34,6 +34,9 @@ class User(db.Model):
     # The admin search (substring of email or username) on PostgreSQL: trigram GIN indexes,
     # needing the pg_trgm extension, which the migration 3f8c2a6d9e41 creates. SQLite scans.
     __table_args__ = (
+        # sign-in finds the account by lower(email) / lower(username) (services/signin.py)
+        Index("ix_users_email_lower", func.lower(text("email"))),
+        Index("ix_users_username_lower", func.lower(text("username"))),
         Index("ix_users_email_trgm", "email", postgresql_using="gin",
               postgresql_ops={"email": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
         Index("ix_users_username_trgm", "username", postgresql_using="gin",
@@ -182,7 +185,9 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_at", "event", "at").ddl_if(dialect="sqlite"),
         Index("ix_audit_event_pattern", "event", "at", postgresql_ops={"event": "varchar_pattern_ops"})
         .ddl_if(dialect="postgresql"),
-        Index("ix_audit_at", "at"),
+        # A date range with an event filter reads the event from the index (PostgreSQL, 3f8c2a6d9e41).
+        Index("ix_audit_at", "at").ddl_if(dialect="sqlite"),
+        Index("ix_audit_at_event", "at", "event").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

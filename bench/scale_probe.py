@@ -46,8 +46,13 @@ from authsvc import create_app  # noqa: E402
 from authsvc.extensions import db, redis_client  # noqa: E402
 
 
-def make_app():
-    return create_app({"MAIL_WORKER": "external", "CAPTCHA_ENABLED": False, "RATELIMIT_ENABLED": False,
+def make_app(database=None, redis_url=None):
+    extra = {}
+    if database:
+        extra["DATABASE_URL"] = f"{PG.replace('postgresql://', 'postgresql+psycopg://')}/{database}"
+    if redis_url:
+        extra["REDIS_URL"] = redis_url
+    return create_app({**extra, "MAIL_WORKER": "external", "CAPTCHA_ENABLED": False, "RATELIMIT_ENABLED": False,
                        "LOGIN_SECOND_FACTOR": "off", "REGISTRATION_MODE": "open", "LOG_LEVEL": "WARNING",
                        "AUDIT_STREAM": False, "IP_BLOCK_AFTER": 0, "ADMIN_REQUIRE_MFA": False})
 
@@ -161,37 +166,50 @@ def _last_code(app, address):
     raise RuntimeError(f"no code for {address}")
 
 
-def part_flows(app):
+def _flow_samples(app, count, stamp):
+    """Generators of (flow name, seconds, status), one sample per next()."""
     client = app.test_client()
-    count = min(SAMPLES, 30)
     post = lambda path, body: client.post(f"/api/v1{path}", json=body)  # noqa: E731
-    figures = {}
-    signin = [timed(lambda: post("/sessions", {"login": f"u{i}@bench.example.com", "password": PASSWORD}))
-              for i in range(count)]
-    figures["sign-in (password)"] = dict(summary([t for t, _ in signin]),
-                                         statuses=sorted({a.status_code for _, a in signin}))
-    requests, confirms = [], []
-    for i in range(100, 100 + count):
-        address = f"u{i}@bench.example.com"
-        requests.append(timed(lambda: post("/password-resets", {"email": address})))
+    for i in range(count):
+        elapsed, answer = timed(lambda: post("/sessions", {"login": f"u{i}@bench.example.com",
+                                                           "password": PASSWORD}))
+        yield "sign-in (password)", elapsed, answer.status_code
+        address = f"u{100 + i}@bench.example.com"
+        elapsed, answer = timed(lambda: post("/password-resets", {"email": address}))
+        yield "reset request", elapsed, answer.status_code
         code = _last_code(app, address)
-        confirms.append(timed(lambda: post("/password-resets/confirm", {
-            "email": address, "code": code, "new_password": PASSWORD})))
-    figures["reset request"] = dict(summary([t for t, _ in requests]),
-                                    statuses=sorted({a.status_code for _, a in requests}))
-    figures["reset confirm"] = dict(summary([t for t, _ in confirms]),
-                                    statuses=sorted({a.status_code for _, a in confirms}))
-    asks, codes = [], []
-    for i in range(300, 300 + count):
-        address = f"u{i}@bench.example.com"
-        asks.append(timed(lambda: post("/login-codes", {"email": address})))
+        elapsed, answer = timed(lambda: post("/password-resets/confirm", {
+            "email": address, "code": code, "new_password": f"{PASSWORD} {stamp}"}))
+        yield "reset confirm", elapsed, answer.status_code
+        address = f"u{300 + i}@bench.example.com"
+        elapsed, answer = timed(lambda: post("/login-codes", {"email": address}))
+        yield "code request", elapsed, answer.status_code
         code = _last_code(app, address)
-        codes.append(timed(lambda: post("/sessions/code", {"email": address, "code": code})))
-    figures["code request"] = dict(summary([t for t, _ in asks]), statuses=sorted({a.status_code for _, a in asks}))
-    figures["code sign-in"] = dict(summary([t for t, _ in codes]),
-                                   statuses=sorted({a.status_code for _, a in codes}))
-    for name, value in figures.items():
-        print(f"{name}: {value}", file=sys.stderr, flush=True)
+        elapsed, answer = timed(lambda: post("/sessions/code", {"email": address, "code": code}))
+        yield "code sign-in", elapsed, answer.status_code
+
+
+def part_flows(app):
+    """The same flows against SCALE_DB and SCALE_SMALL_DB (default scale_1k), one sample of
+    each in turn, so the machine's noise falls on both alike (Redis dbs 3 and 4)."""
+    small_db = os.environ.get("SCALE_SMALL_DB", "scale_1k")
+    small = make_app(small_db, REDIS_URL.rsplit("/", 1)[0] + "/4")
+    with small.app_context():
+        redis_client.flushdb()
+    count, stamp = min(SAMPLES, 30), int(time.time())
+    runs = {DB: _flow_samples(app, count, stamp), small_db: _flow_samples(small, count, stamp)}
+    samples = {name: {} for name in runs}
+    for _ in range(count * 5):
+        for name, run in runs.items():
+            flow, elapsed, status = next(run)
+            entry = samples[name].setdefault(flow, ([], set()))
+            entry[0].append(elapsed)
+            entry[1].add(status)
+    figures = {name: {flow: dict(summary(times), statuses=sorted(statuses))
+                      for flow, (times, statuses) in flows.items()} for name, flows in samples.items()}
+    for name, flows in figures.items():
+        for flow, value in flows.items():
+            print(f"{name}: {flow}: {value}", file=sys.stderr, flush=True)
     return figures
 
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from authsvc.extensions import db
 from authsvc.models import AuditEvent, User, utcnow
-from authsvc.services import audit_search, paging, users
+from authsvc.services import audit_search, paging, signin, users
 
 from .support import ADMIN_PASSWORD, create_admin
 from .test_sessions_web import sign_in
@@ -114,8 +114,12 @@ def test_csv_export_across_batches_keeps_bom_order_and_details(app):
 
 
 def _index_names(app, table):
+    """Every index of the table, expression indexes included (SQLAlchemy's inspector skips
+    those on SQLite)."""
+    query = ("SELECT indexname FROM pg_indexes WHERE tablename = :t" if ON_POSTGRES
+             else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL")
     with app.app_context():
-        return {index["name"] for index in inspect(db.engine).get_indexes(table)}
+        return set(db.session.execute(text(query), {"t": table}).scalars())
 
 
 def test_scale_migration_upgrades_and_downgrades(app):
@@ -129,19 +133,22 @@ def test_scale_migration_upgrades_and_downgrades(app):
         db.session.remove()
     after = _index_names(app, "audit_events") | _index_names(app, "users")
     assert "ix_audit_event_at" in before and "ix_users_email_trgm" not in before
+    assert not {"ix_users_email_lower", "ix_users_username_lower"} & before
+    assert {"ix_users_email_lower", "ix_users_username_lower"} <= after  # sign-in's lookups, both databases
     if ON_POSTGRES:
-        assert {"ix_users_email_trgm", "ix_users_username_trgm", "ix_audit_event_pattern"} <= after
-        assert "ix_audit_event_at" not in after
-    else:  # SQLite stays as it is
-        assert after == before
+        assert {"ix_users_email_trgm", "ix_users_username_trgm", "ix_audit_event_pattern",
+                "ix_audit_at_event"} <= after
+        assert not {"ix_audit_event_at", "ix_audit_at"} & after
+    else:  # SQLite: no trigram search, the event and date indexes as they were
+        assert after == before | {"ix_users_email_lower", "ix_users_username_lower"}
 
 
-def _captured_select(app, call):
-    """The SELECT … LIMIT statement (and its parameters) the service sends."""
+def _captured_select(app, call, needle="LIMIT"):
+    """The last SELECT containing `needle` (and its parameters) that the service sends."""
     seen = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "LIMIT" in statement and "count(" not in statement:
+        if statement.startswith("SELECT") and needle in statement and "count(" not in statement:
             seen.append((statement, parameters))
 
     sa_event.listen(db.engine, "before_cursor_execute", capture)
@@ -194,8 +201,13 @@ def test_postgresql_uses_the_indexes(app):
         }.items():
             plans[name] = _plan(*_captured_select(app, call))
             db.session.rollback()
+        for name, login in (("sign-in email", "p17@domain3.example.com"), ("sign-in username", "name17")):
+            plans[name] = _plan(*_captured_select(app, lambda: signin.find_user(login), needle="lower("))
+            db.session.rollback()
     assert "ix_users_email_trgm" in plans["email"], plans["email"]
     assert "ix_users_username_trgm" in plans["username"], plans["username"]
     assert "ix_audit_event_pattern" in plans["event"], plans["event"]
     assert "ix_audit_email_at" in plans["audit email"], plans["audit email"]
     assert "ix_audit_ip_at" in plans["ip"], plans["ip"]
+    assert "ix_users_email_lower" in plans["sign-in email"], plans["sign-in email"]
+    assert "ix_users_username_lower" in plans["sign-in username"], plans["sign-in username"]
