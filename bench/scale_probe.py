@@ -21,7 +21,6 @@ Results: one JSON object per part on stdout and in bench/out/scale_<db>_<part>.j
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -105,10 +104,6 @@ def part_queries(app):
                                       "LIMIT 200")] or ["127.0.0.1"]
     (first, last), = sql(app, "SELECT min(at), max(at) FROM audit_events")
     span = (last - first).total_seconds()
-
-    def day(offset_days=0, ago=None):
-        moment = first + (last - first) * (ago if ago is not None else rng.random())
-        return (moment.date()).isoformat()
 
     def window(days):
         start = first.timestamp() + rng.random() * max(0, span - days * 86400)
