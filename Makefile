@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 MO := authsvc/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run dev-certs test translations extract-messages fuzz fuzz-ci bench cluster-test browser-test screenshots clean
+.PHONY: run dev-certs test translations extract-messages fuzz fuzz-ci bench seed-scale scale-probe cluster-test browser-test screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,20 @@ extract-messages: $(STAMP)
 bench: $(STAMP) $(MO)
 	bash bench/setup.sh
 	$(PY) bench/run.py
+
+# Issue 16's scale database: a fresh PostgreSQL database SCALE_DB (dropped first!) with
+# SCALE_USERS accounts and SCALE_AUDIT audit events, filled by COPY and migrated to head (the
+# timings go to bench/out/seed_<db>.json); scale-probe measures it (bench/RESULTS.md, "Scale").
+SCALE_DB ?= scale
+SCALE_USERS ?= 1000000
+SCALE_AUDIT ?= 10000000
+SCALE_PARTS ?= queries flows csv prune capacity
+
+seed-scale: $(STAMP)
+	SCALE_DB=$(SCALE_DB) SCALE_USERS=$(SCALE_USERS) SCALE_AUDIT=$(SCALE_AUDIT) $(PY) -W ignore bench/seed_scale.py
+
+scale-probe: $(STAMP) $(MO)
+	SCALE_DB=$(SCALE_DB) $(PY) -W ignore bench/scale_probe.py $(SCALE_PARTS)
 
 # The production shape on localhost: 3 gunicorn instances + 2 mail workers against the Redis
 # (127.0.0.1:6379, db 12) and PostgreSQL (127.0.0.1:5432) already running here.

@@ -148,8 +148,11 @@ audit_group = AppGroup("audit", help="The audit log.")
 @audit_group.command("prune")
 @click.option("--older-than", "older_than", default=None,
               help="Age such as 180d (default: AUDIT_RETENTION_DAYS).")
-def audit_prune(older_than):
-    """Delete audit events older than the retention period."""
+@click.option("--batch", default=None, type=click.IntRange(1, 1_000_000),
+              help="Rows deleted per transaction (default 10000).")
+def audit_prune(older_than, batch):
+    """Delete audit events older than the retention period, in batches (one short
+    transaction each: nothing waits on a long lock), printing the count as it goes."""
     from .services import audit_search
 
     days = current_app.config["AUDIT_RETENTION_DAYS"]
@@ -159,7 +162,8 @@ def audit_prune(older_than):
             raise click.ClickException("use a number of days, e.g. --older-than 180d")
         days = int(match.group(1))
     try:
-        deleted = audit_search.prune(days)
+        deleted = audit_search.prune(days, batch=batch or audit_search.PRUNE_BATCH,
+                                     progress=lambda done: click.echo(f"deleted {done} so far", err=True))
     except ServiceError as error:
         _fail(error)
     click.echo(f"deleted {deleted} events older than {days} days")

@@ -4,7 +4,7 @@ import secrets
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, false, true
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -31,6 +31,17 @@ def new_epoch():
 
 class User(db.Model):
     __tablename__ = "users"
+    # The admin search (substring of email or username) on PostgreSQL: trigram GIN indexes,
+    # needing the pg_trgm extension, which the migration 3f8c2a6d9e41 creates. SQLite scans.
+    __table_args__ = (
+        # sign-in finds the account by lower(email) / lower(username) (services/signin.py)
+        Index("ix_users_email_lower", func.lower(text("email"))),
+        Index("ix_users_username_lower", func.lower(text("username"))),
+        Index("ix_users_email_trgm", "email", postgresql_using="gin",
+              postgresql_ops={"email": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index("ix_users_username_trgm", "username", postgresql_using="gin",
+              postgresql_ops={"username": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -169,8 +180,14 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_email_at", "email", "at"),
         Index("ix_audit_ip_at", "ip", "at"),
-        Index("ix_audit_event_at", "event", "at"),
-        Index("ix_audit_at", "at"),
+        # The event filter is a prefix (LIKE 'login.%'): on PostgreSQL the pattern operator
+        # class serves it under any collation (migration 3f8c2a6d9e41); SQLite keeps (event, at).
+        Index("ix_audit_event_at", "event", "at").ddl_if(dialect="sqlite"),
+        Index("ix_audit_event_pattern", "event", "at", postgresql_ops={"event": "varchar_pattern_ops"})
+        .ddl_if(dialect="postgresql"),
+        # A date range with an event filter reads the event from the index (PostgreSQL, 3f8c2a6d9e41).
+        Index("ix_audit_at", "at").ddl_if(dialect="sqlite"),
+        Index("ix_audit_at_event", "at", "event").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

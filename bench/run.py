@@ -16,7 +16,9 @@ prints one table. Raw figures: bench/out/results.json; the table: bench/out/tabl
 Environment knobs: BENCH_SECONDS (8) per throughput run, BENCH_ROUNDS (2) alternating
 rounds per comparison, BENCH_USERS (2000), BENCH_LOGIN_N (30), BENCH_OCR_N (500),
 BENCH_SKIP_OCR=1, BENCH_PROFILE=1 (py-spy on one authsvc worker during the reset load),
-BENCH_ONLY=reset,login,page,verify,stress,redis,captcha,passkey (a subset).
+BENCH_ONLY=reset,login,page,verify,stress,redis,captcha,passkey (a subset). BENCH_ONLY=scale (never
+by default) runs bench/scale_probe.py's parts against the databases `make seed-scale` made
+(SCALE_DB, default scale; its flows also scale_1k): bench/RESULTS.md, "flat cost as data grows".
 """
 
 import hashlib
@@ -707,6 +709,16 @@ def table(results):
         add(f"stress: accepted per IP (limit {st['limit_per_ip']}/hour)",
             f"min {st['accepted_per_ip_min']}, max {st['accepted_per_ip_max']}, exact {st['ips_exact']}/{st['proxy_ips']} IPs, "
             f"total {st['accepted']}", "", "", f"exactly {st['limit_per_ip']} each", exact)
+    if "scale" in results:
+        sc = results["scale"]
+        for name, figures in sc["queries"].items():
+            if isinstance(figures, dict) and "p95_ms" in figures:
+                add(f"scale ({sc['queries']['database']}): {name}", f"p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms",
+                    "", "", "p95 ≤ 100 ms", figures["p95_ms"] <= 100)
+        csv_ = sc["csv"]
+        add(f"scale: CSV export of {csv_['rows']} rows", f"{csv_['rows_per_s']} rows/s, "
+            f"{csv_.get('rows_per_app_cpu_s', '?')} per app CPU s, peak RSS {csv_['peak_rss_mb']} MB", "", "",
+            "≥ 50,000 rows/s", csv_["rows_per_s"] >= 50_000)
     header = "| measurement | authsvc | Flask-Security-Too / baseline | ratio | target | met |\n|---|---|---|---|---|---|\n"
     body = header + "\n".join("| " + " | ".join(str(c) for c in row) + " |" for row in rows) + "\n"
     causes = missed_causes(results)
@@ -808,6 +820,12 @@ def main():
         if "passkey" in ONLY:
             log("passkey sign-in against a bcrypt-12 password sign-in (in process)")
             results["passkey"] = run_json([PY, str(BENCH / "passkey_probe.py")], env=authsvc_env(infra, 0))
+        if "scale" in ONLY:  # opt-in: needs the seeded PostgreSQL databases (make seed-scale)
+            results["scale"] = {}
+            for part in ("queries", "flows", "csv", "prune", "capacity"):
+                log(f"scale: {part} against {os.environ.get('SCALE_DB', 'scale')}")
+                results["scale"][part] = run_json([PY, "-W", "ignore", str(BENCH / "scale_probe.py"), part],
+                                                  env=dict(os.environ), timeout=3600)
         if "captcha" in ONLY:
             log("captcha speed and OCR")
             results["captcha"] = run_json([PY, str(BENCH / "captcha_bench.py")], env=authsvc_env(infra, 0))

@@ -23,8 +23,8 @@ SUMMARY = {200: Answer(replies_admin.UserSummary, "The account as the admin sees
 def admin_users():
     page = query_int("page", 1)
     per_page = query_int("per_page", users.PER_PAGE, maximum=200)
-    items, total = users.search(request.args.get("q", "")[:254], page, per_page)
-    return jsonify({"items": [users.summary(u) for u in items], "total": total, "page": page,
+    items, total, exact = users.search(request.args.get("q", "")[:254], page, per_page)
+    return jsonify({"items": [users.summary(u) for u in items], "total": total, "total_exact": exact, "page": page,
                     "per_page": per_page})
 
 
@@ -125,8 +125,8 @@ def admin_audit():
                         headers={"Content-Disposition": "attachment; filename=audit.csv"})
     page = query_int("page", 1)
     per_page = query_int("per_page", 50, maximum=500)
-    items, total = audit_search.page(statement, page, per_page)
-    return jsonify({"items": [e.to_dict() for e in items], "total": total, "page": page,
+    items, total, exact = audit_search.page(statement, page, per_page)
+    return jsonify({"items": [e.to_dict() for e in items], "total": total, "total_exact": exact, "page": page,
                     "per_page": per_page})
 
 

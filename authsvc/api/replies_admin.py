@@ -25,7 +25,13 @@ class Page(Reply):
     per_page: Annotated[int, Field(ge=1)]
 
 
-class UserPage(Page):
+class CappedPage(Page):
+    """total counts matching rows up to 10,000; total_exact is false when more match (then
+    total is 10,000, a lower bound: "10,000+"). Pages past it still work while items come back."""
+    total_exact: bool
+
+
+class UserPage(CappedPage):
     items: list[UserSummary]
 
 
@@ -68,7 +74,7 @@ class AuditEvent(Reply):
     detail: dict[str, Any]
 
 
-class AuditPage(Page):
+class AuditPage(CappedPage):
     items: list[AuditEvent]
 
 

@@ -7,14 +7,19 @@ from .. import crypto, keys
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db, redis_client
 from ..models import AuditEvent, User, iso, utcnow
-from . import audit, daily, factors, forward_auth, mail, passwords, recovery, recovery_codes, signin, tokens
+from . import audit, daily, paging, factors, forward_auth, mail, passwords, recovery, recovery_codes, signin, tokens
 from .validation import check_new_password, has_control_chars, normalize_email, normalize_username
 
 PER_PAGE = 20
 
 
 def search(query=None, page=1, per_page=PER_PAGE):
-    """Users whose email or username contains `query`, newest first; returns (items, total)."""
+    """Users whose email or username contains `query`, newest first; returns (items, total,
+    exact): total is capped (paging.capped_count), exact False when more rows match.
+
+    Emails and usernames are stored lower-case, so the match is a plain LIKE on the column:
+    on PostgreSQL the pg_trgm GIN indexes ix_users_email_trgm / ix_users_username_trgm
+    serve it (migration 3f8c2a6d9e41); SQLite scans, as it always did."""
     if has_control_chars(query):  # PostgreSQL refuses NUL in text; no account has them
         raise InvalidInput({"q": [_("The request was malformed.")]}, status=400)
     statement = db.select(User)
@@ -23,10 +28,10 @@ def search(query=None, page=1, per_page=PER_PAGE):
         text = query.strip().lower()
         statement = statement.where(or_(User.email.contains(text, autoescape=True),
                                         User.username.contains(text, autoescape=True)))
-    total = db.session.execute(db.select(func.count()).select_from(statement.subquery())).scalar_one()
+    total, exact = paging.capped_count(statement)
     items = db.session.execute(statement.order_by(User.id.desc())
                                .limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    return items, total
+    return items, total, exact
 
 
 MAX_ID = 2**31 - 1  # users.id is an INTEGER column; larger ids overflow the driver

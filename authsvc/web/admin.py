@@ -63,8 +63,8 @@ def index():
 def user_list():
     query = request.args.get("q", "")[:254]
     page = _page()
-    items, total = users.search(query, page)
-    return render_template("admin/users.html", items=items, total=total, page=page, q=query,
+    items, total, exact = users.search(query, page)
+    return render_template("admin/users.html", items=items, total=total, exact=exact, page=page, q=query,
                            per_page=users.PER_PAGE, filters={"q": query} if query else {},
                            locked=users.locked_ids(items))
 
@@ -168,8 +168,8 @@ def audit_log():
         return Response(stream_with_context(audit_search.csv_rows(statement)), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=audit.csv"})
     page = _page()
-    items, total = audit_search.page(statement, page)
-    return render_template("admin/audit.html", items=items, total=total, page=page, per_page=50,
+    items, total, exact = audit_search.page(statement, page)
+    return render_template("admin/audit.html", items=items, total=total, exact=exact, page=page, per_page=50,
                            typed=typed, filters=filters, errors=errors, actors=audit_search.actor_names(items),
                            event_label=audit_view.event_label, detail_fields=audit_view.detail_fields,
                            events=audit_view.EVENTS)
