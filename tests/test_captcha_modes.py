@@ -71,6 +71,16 @@ def test_every_part_the_mode_asks_for_is_required(mode_service):
         assert _error(_login_code(api, partial)) == (400, "captcha_required"), (mode, missing)
 
 
+@pytest.mark.parametrize("mode", ("pow", "both"))
+def test_missing_work_is_named_as_such_not_as_a_picture(make_service, mode):
+    """In pow mode there is no picture to ask for: a form sent without the work (no scripts)
+    was told "enter the characters shown in the picture"."""
+    api = make_service(CAPTCHA_MODE=mode).api
+    solved = {k: v for k, v in api.captcha().items() if k != "captcha_pow"}
+    message = _login_code(api, solved).get_json()["error"]["message"]
+    assert "自动验证" in message and "图片" not in message  # "automatic check", "picture" (zh by default)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_an_expired_captcha_is_refused(make_service, mode):
     api = make_service(CAPTCHA_MODE=mode, CAPTCHA_TTL=1).api

@@ -131,8 +131,11 @@ def _claim(captcha_id, answer, pow_payload):
     if not enabled():
         return None
     image, pow = wants_image(), wants_pow()
-    if (image and (not captcha_id or not (answer or "").strip())) or (pow and not pow_payload):
+    if image and (not captcha_id or not (answer or "").strip()):
         raise CaptchaRequired()
+    if pow and not pow_payload:  # no work done (no JavaScript, or the challenge never came)
+        raise CaptchaRequired(_("The automatic check of your browser did not come with the form. It needs "
+                                "JavaScript: check that it is on, reload the page and send the form again."))
     if image and (len(captcha_id) > 64 or len(answer) > 16):
         raise CaptchaInvalid()
     pow_id, worked = captcha_pow.check(pow_payload) if pow else (None, False)

@@ -10,6 +10,8 @@ flashed before a redirect shows in the same box, without links (its form is on a
 
 from flask import Blueprint, g
 
+from ..services import captcha
+
 bp = Blueprint("summary", __name__)
 
 # The form field that a form-level error is about, by error code: the first one the form has.
@@ -32,6 +34,8 @@ def note(form, error):
     names = CONCERNS.get(error.code)
     if names is None and error.code != "rate_limited":
         return
+    if names == ("captcha",) and not captcha.wants_image():
+        return  # CAPTCHA_MODE=pow: the form has the field but the page shows no picture to link
     visible = [f for f in form if f.type not in HIDDEN_TYPES]
     chosen = next((f for f in visible if f.name in (names or ())), None)
     if chosen is None and names is None and visible:

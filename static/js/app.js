@@ -20,10 +20,14 @@
     });
   });
   // Proof of work (<altcha-widget auto=onload>): it starts when the page loads and takes
-  // about a second. A form sent before it is done waits for it, then goes by itself.
+  // about a second. A form sent before it is done waits for it, then goes by itself. The
+  // widget shows and announces nothing (display=invisible), so our status line (role=status,
+  // beside it) says that the form is waiting, or that the work could not be done.
   document.querySelectorAll("altcha-widget[data-pow]").forEach(function (widget) {
     var form = widget.closest("form");
     if (!form) { return; }
+    var status = form.querySelector("[data-pow-status]");
+    var say = function (what) { if (status) { status.textContent = status.getAttribute(what) || ""; } };
     var verified = false;
     var failed = false;  // no work to wait for: the server then says what is missing
     var waiting = null;
@@ -31,6 +35,7 @@
       var state = event.detail && event.detail.state;
       verified = state === "verified";
       failed = state === "error";
+      if (failed) { say("data-failed"); } else if (status && !waiting) { status.textContent = ""; }
       if ((verified || failed) && waiting) {
         var submitter = waiting.submitter;
         waiting = null;
@@ -41,6 +46,7 @@
       if (verified || failed) { return; }
       event.preventDefault();
       waiting = { submitter: event.submitter };
+      say("data-waiting");
     });
   });
   // Resend countdown: the button stays disabled until the server's cooldown is over.

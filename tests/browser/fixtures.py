@@ -11,7 +11,7 @@ from .availability import CHROMIUM
 from .helpers import PASSWORD, Inbox, unique
 from .stack import ADMIN, CAPTCHA_TEXT, Api, Stack
 
-__all__ = ["stack", "second_factor_url", "inbox", "chromium", "new_context", "page", "api",
+__all__ = ["stack", "second_factor_url", "captcha_mode_url", "inbox", "chromium", "new_context", "page", "api",
            "make_user", "user", "admin", "fresh_ip"]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,6 +38,23 @@ def stack(tmp_path_factory):
 def second_factor_url(stack):
     """A second gunicorn on the same data with LOGIN_SECOND_FACTOR=always."""
     return stack.start_web("web-2fa", LOGIN_SECOND_FACTOR="always")
+
+
+@pytest.fixture(scope="session")
+def captcha_mode_url(stack):
+    """captcha_mode_url("pow" | "both") -> the URL of a gunicorn on the same data in that
+    CAPTCHA_MODE with production's proof-of-work settings. Both are started together (they
+    boot in parallel) on first use, and shared by every module (test_captcha, test_axe_captcha)."""
+    started = {}
+
+    def url(mode):
+        if not started:
+            booting = {m: stack.spawn_web(f"web-{m}", CAPTCHA_MODE=m, CAPTCHA_POW_COST="50000",
+                                          CAPTCHA_POW_MAX="70") for m in ("pow", "both")}
+            started.update({m: stack.wait_ready(process) for m, process in booting.items()})
+        return started[mode]
+
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -5,28 +5,14 @@ states that reach them are in everypage.py; each state is set up once for the mo
 When it fails, the message lists each rule with its impact, its help text and the elements."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from .axe import BAD, DUPLICATE_IDS, VENDOR, WIDTHS, report, run_axe
 from .everypage import PAGES, People
 from .helpers import expect
 
 pytestmark = pytest.mark.browser
-VENDOR = Path(__file__).parent / "vendor" / "axe-core"
-AXE = (VENDOR / "axe.min.js").read_text()
-WIDTHS = {1280: {"width": 1280, "height": 800}, 390: {"width": 390, "height": 844}}
-BAD = ("serious", "critical")
-DUPLICATE_IDS = """() => {
-  const seen = {};
-  document.querySelectorAll("[id]").forEach(e => { seen[e.id] = (seen[e.id] || 0) + 1; });
-  return Object.keys(seen).filter(id => seen[id] > 1);
-}"""
-RUN = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map(n => n.target.join(" ") + "  " + (n.failureSummary || "").replace(/\\s+/g, " "))}));
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +27,6 @@ def people(stack, chromium, second_factor_url):
         made.close()
 
 
-def _report(name, lang, width, violations):
-    lines = [f"axe: {len(violations)} serious/critical violation(s) on {name} ({lang}, {width} px):"]
-    for v in violations:
-        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']}")
-        lines += [f"      {node}" for node in v["nodes"][:6]]
-    return "\n".join(lines)
-
-
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("name,who,how", PAGES, ids=[p[0] for p in PAGES])
@@ -61,12 +39,10 @@ def test_no_serious_accessibility_violation(people, name, who, how, lang, width)
         how(page) if callable(how) else page.goto(how)
         people.showing[who] = (name, lang)
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
-    if not page.evaluate("typeof axe !== 'undefined'"):
-        page.evaluate(AXE)
-    found = page.evaluate(RUN)
+    found = run_axe(page)
     people.minor.update((v["id"], v["impact"]) for v in found if v["impact"] not in BAD)
     violations = [v for v in found if v["impact"] in BAD]
-    assert not violations, _report(name, lang, width, violations)
+    assert not violations, report(name, lang, width, violations)
     assert page.evaluate(DUPLICATE_IDS) == [], f"ids used twice on {name}"  # axe 4.x checks ARIA ids only
     assert not people.problems, "errors in the browser:\n" + "\n".join(people.problems)
 

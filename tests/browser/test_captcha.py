@@ -15,10 +15,10 @@ pytestmark = pytest.mark.browser
 POW_TIMINGS = []  # ms the widget took per solution, printed for bench/RESULTS.md
 
 
-@pytest.fixture(scope="session")
-def both_url(stack):
+@pytest.fixture
+def both_url(captcha_mode_url):
     """A gunicorn in CAPTCHA_MODE=both with the production's proof-of-work settings."""
-    return stack.start_web("web-both", CAPTCHA_MODE="both", CAPTCHA_POW_COST="50000", CAPTCHA_POW_MAX="70")
+    return captcha_mode_url("both")
 
 
 def test_both_mode_the_page_does_the_work_by_itself_and_the_code_is_sent(new_context, both_url):
