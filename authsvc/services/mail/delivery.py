@@ -12,6 +12,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
@@ -20,6 +21,7 @@ from flask_mail import BadHeaderError, Connection
 from ...extensions import db, mail
 from ...models import User
 from . import queue, quota, sender, smtpconn, stats
+from .claims import SENT_MARK
 from .compose import compose, inline_images
 from .queue import IF_ACCOUNT, IF_NO_ACCOUNT
 from .wire import WireMessage
@@ -65,6 +67,7 @@ class Outcome:
     fell_back: bool = False  # the fallback provider decided it
     provider: str = ""  # the provider that decided it (primary, fallback, outbox)
     reason: str = ""  # why it was not sent: the server's refusal or the transient error
+    tally: tuple = ()  # figures to count with the settlement, in its round trip: f(pipe) each
 
 
 class PermanentFailure(Exception):
@@ -189,15 +192,22 @@ def _write_outbox(message):
 TRANSIENT = (smtplib.SMTPException, OSError, socket.timeout)
 
 
-def process_job(job_id):
+LOAD = object()
+
+
+def process_job(job_id, job=LOAD):
     """Deliver one claimed job: send, fall back, or decide on a retry; returns its Outcome.
 
-    The job is neither acknowledged nor requeued here: the caller settles the Outcome.
+    `job` is its content when claimed with it (claims.py: a dict, None, or SENT_MARK), else
+    it is read here. The job is neither acknowledged nor requeued here: the caller settles
+    the Outcome.
     """
-    job = queue.load(job_id)
+    if job is LOAD:
+        job = queue.load(job_id)
+        job = SENT_MARK if job is not None and queue.already_sent(job_id) else job
     if job is None:
         return Outcome(Result.EXPIRED)
-    if queue.already_sent(job_id):
+    if job is SENT_MARK:
         return Outcome(Result.DUPLICATE)
     template, user = _resolve_recipient(job)
     if template is None:
@@ -205,15 +215,15 @@ def process_job(job_id):
     primary, fallback = providers()
     attempt = job.get("attempt", 0)
     first_retries_left = attempt < len(retry_delays())
-    result, reason, skipped = _attempt(primary, job, template, user)
+    result, reason, skipped, tally = _attempt(primary, job, template, user)
     if result is not Result.FAILED:
-        return Outcome(result, provider=primary.name, reason=reason)
+        return Outcome(result, provider=primary.name, reason=reason, tally=tally)
     # The primary failed, or was skipped (its circuit open, its daily quota reached). Fall back
     # once the primary's first retries are spent, or at once while it is skipped.
     if fallback and (skipped or not first_retries_left or stats.circuit_open(primary.name)):
-        result, fallback_reason, _skipped = _attempt(fallback, job, template, user)
+        result, fallback_reason, _skipped, tally = _attempt(fallback, job, template, user)
         if result is not Result.FAILED:
-            return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason)
+            return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason, tally=tally)
         reason = f"{reason}; {fallback_reason}"
     delay = retry_delay(attempt)
     deadline = job.get("deadline") or job["queued_at"] + current_app.config["MAIL_NOTICE_USEFUL_FOR"]
@@ -224,38 +234,43 @@ def process_job(job_id):
 
 
 def _attempt(provider, job, template, user):
-    """(result, reason, skipped): the provider is skipped while its circuit is open or its
-    daily quota is reached (nothing is sent to it); otherwise one try within its quota."""
-    if stats.circuit_open(provider.name):
-        return Result.FAILED, f"{provider.name}: circuit open", True
-    day = quota.reserve(provider.name)
+    """(result, reason, skipped, tally): the provider is skipped while its circuit is open or
+    its daily quota is reached (nothing is sent to it); otherwise one try within its quota.
+    Whether the job was sent meanwhile is read in the same round trip as the reservation,
+    the last moment before SMTP."""
+    verdict, day = quota.take(provider.name, job["id"])
+    if verdict == quota.SENT_ALREADY:
+        return Result.DUPLICATE, "", False, ()
+    if verdict == quota.CIRCUIT_OPEN:
+        return Result.FAILED, f"{provider.name}: circuit open", True, ()
     if day is None:
-        return Result.FAILED, f"{provider.name}: daily quota reached", True
-    result, reason = _try(provider, job, template, user)
+        return Result.FAILED, f"{provider.name}: daily quota reached", True, ()
+    result, reason, tally = _try(provider, job, template, user)
     if result is not Result.SENT:
         quota.release(provider.name, day)
-    return result, reason, False
+    return result, reason, False, tally
 
 
 def _try(provider, job, template, user):
-    """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason)."""
+    """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason, and
+    for SENT the figures the settlement counts in its round trip)."""
     try:
         message = build_message(job, provider, template, user)
         send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
     except PermanentFailure as exc:
         stats.record(provider.name, "rejected", reason="rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
-        return Result.REJECTED, f"{provider.name}: {exc}"
+        return Result.REJECTED, f"{provider.name}: {exc}", ()
     except TRANSIENT as exc:
         stats.record(provider.name, "failed", reason=_failure_kind(exc))
         stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
-        return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}"
-    stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
-    stats.provider_ok(provider.name)
+        return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}", ()
+    tally = [partial(stats.record, provider.name, "sent", latency=time.time() - job["queued_at"]),
+             partial(stats.provider_ok, provider.name)]
     if template == "verification":  # the code-usage rate counts codes that really went out
-        stats.count(f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}")
-    return Result.SENT, ""
+        tally.append(partial(stats.count, f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}"))
+    return Result.SENT, "", tuple(tally)
 
 
 def _failure_kind(exc):
