@@ -131,8 +131,8 @@ def build_message(job, provider, template=None, user=None):
     headers = dict(headers, **{"X-Authsvc-Job": job["id"]})
     message = WireMessage(subject=subject, recipients=[job["to"]], body=text, html=html,
                           sender=sender.from_header(provider.sender) or f"noreply@{domain}",
-                          extra_headers=headers)
-    message.msgId = f"<{job['id']}@{domain}>"  # the same id on every retry of this job
+                          extra_headers=headers,
+                          msg_id=f"<{job['id']}@{domain}>")  # the same id on every retry of this job
     message.related = inline_images(template or job["template"], job["ctx"])
     if message.has_bad_headers():
         raise PermanentFailure("header injection refused")
@@ -149,24 +149,29 @@ def send_with(provider, message, on_accepted=lambda: None):
     if provider.name == OUTBOX:
         _write_outbox(message)
         return on_accepted()
+    host = smtpconn.checkout(provider, lambda: _connect(provider))
+    envelope_from, envelope_to = message.envelope()
+    try:
+        host.sendmail(envelope_from, envelope_to, message.as_bytes())
+    except BaseException as exc:
+        host.close()
+        reason = _permanent_reason(exc)
+        if reason:
+            raise PermanentFailure(reason) from exc
+        raise
+    on_accepted()
+    smtpconn.keep(provider, host)
+
+
+def _connect(provider):
+    """A new SMTP connection to the provider: TLS and AUTH as configured, with MAIL_TIMEOUT."""
     state = mail.init_mail({
         "MAIL_SERVER": provider.server, "MAIL_PORT": provider.port,
         "MAIL_USE_SSL": provider.use_ssl, "MAIL_USE_TLS": provider.use_tls,
         "MAIL_USERNAME": provider.username, "MAIL_PASSWORD": provider.password,
         "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
     })
-    connection = TimedConnection(state, current_app.config["MAIL_TIMEOUT"])
-    connection.host = smtpconn.checkout(provider, connection.configure_host)
-    try:
-        connection.send(message)
-    except BaseException as exc:
-        connection.host.close()
-        reason = _permanent_reason(exc)
-        if reason:
-            raise PermanentFailure(reason) from exc
-        raise
-    on_accepted()
-    smtpconn.keep(provider, connection.host)
+    return TimedConnection(state, current_app.config["MAIL_TIMEOUT"]).configure_host()
 
 
 def _permanent_reason(exc):

@@ -8,12 +8,16 @@ headers are written as they were built, by the compat32 generator.
 """
 
 import secrets
+import time
 from email.header import Header
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.policy import Compat32
+from email.utils import formatdate, parseaddr
+from functools import lru_cache
 
-from flask_mail import Message
+from flask_mail import Message, sanitize_address
 
 
 class WirePolicy(Compat32):
@@ -49,43 +53,79 @@ def encoded_subject(subject, charset="utf-8"):
 
 
 class WireMessage(Message):
-    """Flask-Mail's message, written out with WIRE_POLICY.
+    """Flask-Mail's message, built and written out here with WIRE_POLICY.
 
-    A non-ASCII subject is encoded in chunks and folded between them. Multipart boundaries
-    are random 128-bit tokens set in advance: the generator would otherwise compile a regular
-    expression per part to check its own boundary against the text. Images the HTML shows
-    (`related`: [(content id, PNG bytes)]) travel beside it in a multipart/related part
-    (RFC 2387), referred to as cid:<content id>.
+    The same parts and headers as Flask-Mail's (multipart/mixed around multipart/alternative:
+    text, HTML), built once: Flask-Mail's own building encoded the subject and parsed each
+    address twice (header and envelope) and asked DNS for this host's name for a Message-ID
+    that is replaced anyway. A non-ASCII subject is encoded in chunks and folded between
+    them. Multipart boundaries are random 128-bit tokens set in advance: the generator would
+    otherwise compile a regular expression per part to check its own boundary against the
+    text. Images the HTML shows (`related`: [(content id, PNG bytes)]) travel beside it in a
+    multipart/related part (RFC 2387), referred to as cid:<content id>.
     """
 
     related = ()
 
+    def __init__(self, subject, recipients, body, html, sender, extra_headers=None, msg_id=None, charset="utf-8"):
+        # not Message.__init__: its Message-ID costs a DNS lookup (socket.getfqdn) per message
+        self.subject, self.recipients, self.sender = subject, list(recipients), sender
+        self.reply_to, self.cc, self.bcc, self.attachments = None, [], [], []
+        self.body, self.alts, self.date, self.msgId = body, {}, None, msg_id
+        self.html = html
+        self.charset, self.extra_headers = charset, extra_headers or {}
+        self.mail_options, self.rcpt_options = [], []
+
+    def envelope(self):
+        """(MAIL FROM address, [RCPT TO addresses]) as Flask-Mail's Connection.send gives them."""
+        return _envelope_from(self.sender), [address(to, self.charset) for to in self.recipients]
+
     def _message(self):
-        message = super()._message()
-        if not self.related:
-            return message
-        for part in message.walk():
-            if part.get_content_type() == "multipart/alternative":
-                parts = part.get_payload()
-                related = MIMEMultipart("related")
-                related.attach(parts[-1])  # the HTML
-                for cid, data in self.related:
-                    image = MIMEImage(data, "png")
-                    image.add_header("Content-ID", f"<{cid}>")
-                    image.add_header("Content-Disposition", "inline", filename=f"{cid.split('@')[0]}.png")
-                    related.attach(image)
-                parts[-1] = related
-                break
+        charset = self.charset or "utf-8"
+        alternative = MIMEMultipart("alternative", boundary=_boundary())
+        alternative.attach(MIMEText(self.body, "plain", charset))
+        if self.html is not None:
+            html = MIMEText(self.html, "html", charset)
+            alternative.attach(self._with_related(html) if self.related else html)
+        message = MIMEMultipart(boundary=_boundary())
+        message.attach(alternative)
+        message["From"] = address(self.sender, charset)
+        message["To"] = ", ".join(dict.fromkeys(address(to, charset) for to in self.recipients))
+        message["Date"] = formatdate(self.date or time.time(), localtime=True)
+        message["Message-ID"] = self.msgId
+        for name, value in self.extra_headers.items():
+            message[name] = value
+        if self.subject:
+            message["Subject"] = encoded_subject(str(self.subject), charset)
         return message
+
+    def _with_related(self, html):
+        related = MIMEMultipart("related", boundary=_boundary())
+        related.attach(html)
+        for cid, data in self.related:
+            image = MIMEImage(data, "png")
+            image.add_header("Content-ID", f"<{cid}>")
+            image.add_header("Content-Disposition", "inline", filename=f"{cid.split('@')[0]}.png")
+            related.attach(image)
+        return related
 
     def as_bytes(self):
         message = self._message()
         message.policy = WIRE_POLICY
-        del message["Subject"]
-        subject = str(self.subject or "")
-        if subject:
-            message["Subject"] = encoded_subject(subject, self.charset or "utf-8")
-        for part in message.walk():
-            if part.is_multipart():
-                part.set_boundary(f"=_{secrets.token_hex(16)}")
         return message.as_bytes(policy=WIRE_POLICY)
+
+
+def _boundary():
+    return f"=_{secrets.token_hex(16)}"
+
+
+@lru_cache(maxsize=256)
+def address(value, charset="utf-8"):
+    """An address (or (name, address)) as Flask-Mail writes it in a header; the same few
+    senders every message, so they are encoded once."""
+    return sanitize_address(value, charset or "utf-8")
+
+
+@lru_cache(maxsize=16)
+def _envelope_from(sender):
+    return parseaddr(address(sender))[1]
