@@ -18,8 +18,9 @@ What it does, each part in its own process as in production:
     (process_time of the worker process: "per worker core"), the Redis and SMTP round trips the
     worker made (counted inside it), and checks that every job arrived exactly once (the sink
     keeps each message's X-Authsvc-Job) and that nothing is left queued or claimed.
-With MAILRATE_PROFILE=1 the worker runs under cProfile in the measured window (slower: the
-figures of a profiled run are not the rate) and the top functions are printed.
+With MAILRATE_PROFILE=1 the worker runs under cProfile (CPU-time clock) in the measured window
+(slower: the figures of a profiled run are not the rate) and the top functions are printed
+(MAILRATE_PROFILE_OUT=file.prof also keeps the profile for pstats).
 """
 
 import json
@@ -85,6 +86,8 @@ def worker_main(out_file, profile):
             profiler.enable()
         if profiler and len(snapshots) == 2:
             profiler.disable()
+            if os.environ.get("MAILRATE_PROFILE_OUT"):
+                profiler.dump_stats(os.environ["MAILRATE_PROFILE_OUT"])
             stats = pstats.Stats(profiler, stream=sys.stderr)
             stats.sort_stats("tottime").print_stats(25)
             stats.sort_stats("cumulative").print_stats(40)

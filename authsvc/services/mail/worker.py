@@ -34,6 +34,7 @@ class MailWorker:
         self.stop_event = threading.Event()
         self._last_housekeeping = self._last_audit = 0.0
         self._last_ticks = 0.0
+        self._ticks_every = None  # min(1 s, the shortest tick period): read once from the config
         self._requeue_own = True  # a restarted worker id may not exist yet; harmless then
         self.claimed = Claimed()  # jobs claimed in a batch, not yet delivered
 
@@ -79,10 +80,13 @@ class MailWorker:
         """Figures to the database, due reports, alerts: each once per its period across all
         workers (services/ticks.py); looked at every second at most."""
         now = time.monotonic()
+        if self._ticks_every is None:
+            with self.app.app_context():
+                self._ticks_every = min(1.0, ticks.shortest_period())
+        if now - self._last_ticks < self._ticks_every:
+            return  # no app context pushed for nothing, once per job
+        self._last_ticks = now
         with self.app.app_context():
-            if now - self._last_ticks < min(1.0, ticks.shortest_period()):
-                return
-            self._last_ticks = now
             ticks.run_due()
 
     def process_one(self, block=True):
