@@ -25,6 +25,7 @@ from ...extensions import redis_client
 from ...requestinfo import client_ip, user_agent
 from .. import codes
 from ..validation import mask_email
+from . import oneshot
 
 log = logging.getLogger("authsvc.mail")
 
@@ -207,7 +208,7 @@ def already_sent(job_id):
 def ack(worker_id, job_id, sent, report=None, tally=()):
     """Finish a job: remember it was sent (if so), drop its content and its claim; count the
     `tally` (figures: f(pipe=...) each) in the same round trip."""
-    pipe = redis_client.pipeline(transaction=True)
+    pipe = oneshot.Recorder()  # one script call, atomic like MULTI/EXEC (oneshot.py)
     if sent:
         pipe.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
     pipe.delete(keys.mail_job(job_id))
@@ -218,7 +219,7 @@ def ack(worker_id, job_id, sent, report=None, tally=()):
 
 def retry_later(worker_id, job, delay, report=None, tally=()):
     """Store the job's new attempt count and schedule it `delay` seconds from now."""
-    pipe = redis_client.pipeline(transaction=True)
+    pipe = oneshot.Recorder()
     pipe.set(keys.mail_job(job["id"]), _seal(job), keepttl=True, xx=True)
     pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
@@ -231,7 +232,7 @@ def dead_letter(worker_id, job, reason, report=None, tally=()):
     record = {"id": job["id"], "template": job["template"], "to": mask_email(job["to"]),
               "queued_at": job["queued_at"], "failed_at": time.time(),
               "attempts": job.get("attempt", 0) + 1, "reason": reason}
-    pipe = redis_client.pipeline(transaction=True)
+    pipe = oneshot.Recorder()
     pipe.lpush(keys.MAIL_DEAD, json.dumps(record))
     pipe.ltrim(keys.MAIL_DEAD, 0, keys.MAIL_DEAD_KEEP - 1)
     pipe.delete(keys.mail_job(job["id"]))
