@@ -8,7 +8,6 @@ server answers 250, because a worker killed after that point must not send the m
 import logging
 import smtplib
 import socket
-import ssl
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,9 +15,9 @@ from functools import partial
 from pathlib import Path
 
 from flask import current_app
-from flask_mail import BadHeaderError, Connection
+from flask_mail import BadHeaderError
 
-from ...extensions import db, mail
+from ...extensions import db
 from ...models import User
 from . import queue, quota, sender, smtpconn, stats
 from .claims import SENT_MARK
@@ -107,24 +106,6 @@ def retry_delay(attempt):
     return min(cap, delays[-1] * 2 ** (attempt - len(delays) + 1))
 
 
-class TimedConnection(Connection):
-    """Flask-Mail's connection with a socket timeout, so a hung server can't stall a worker."""
-
-    def __init__(self, state, timeout):
-        super().__init__(state)
-        self.timeout = timeout
-
-    def configure_host(self):
-        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        extra = {"context": ssl.create_default_context()} if self.mail.use_ssl else {}
-        host = cls(self.mail.server, self.mail.port, timeout=self.timeout, **extra)
-        if self.mail.use_tls:
-            host.starttls(context=ssl.create_default_context())
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
-
-
 def build_message(job, provider, template=None, user=None):
     subject, text, html, headers = compose(job, template, user)
     domain = sender.message_id_domain(provider.sender)
@@ -149,7 +130,7 @@ def send_with(provider, message, on_accepted=lambda: None):
     if provider.name == OUTBOX:
         _write_outbox(message)
         return on_accepted()
-    host = smtpconn.checkout(provider, lambda: _connect(provider))
+    host = smtpconn.checkout(provider, lambda: smtpconn.connect(provider))
     envelope_from, envelope_to = message.envelope()
     try:
         host.sendmail(envelope_from, envelope_to, message.as_bytes())
@@ -161,17 +142,6 @@ def send_with(provider, message, on_accepted=lambda: None):
         raise
     on_accepted()
     smtpconn.keep(provider, host)
-
-
-def _connect(provider):
-    """A new SMTP connection to the provider: TLS and AUTH as configured, with MAIL_TIMEOUT."""
-    state = mail.init_mail({
-        "MAIL_SERVER": provider.server, "MAIL_PORT": provider.port,
-        "MAIL_USE_SSL": provider.use_ssl, "MAIL_USE_TLS": provider.use_tls,
-        "MAIL_USERNAME": provider.username, "MAIL_PASSWORD": provider.password,
-        "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
-    })
-    return TimedConnection(state, current_app.config["MAIL_TIMEOUT"]).configure_host()
 
 
 def _permanent_reason(exc):
