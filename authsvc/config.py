@@ -130,6 +130,7 @@ SETTINGS = {
     "MAIL_SENDER_NAME": (str, "账户安全中心"),  # the From display name (the address: MAIL_DEFAULT_SENDER)
     "MAIL_SUBJECT_PREFIX": (str, ""),  # optional text before each subject's tag (e.g. the brand)
     "MAIL_WORKER_HEARTBEAT_TTL": (int, 60),  # a silent worker's claimed jobs are handed out after this
+    "MAIL_CLAIM_BATCH": (int, 10),  # jobs a worker claims at once from a deep queue (its share of it at most)
     "MAIL_DAILY_QUOTA": (int, 0),  # mails the primary sends per DISPLAY_TIMEZONE day (0: no limit); then the fallback
     "MAIL_FALLBACK_DAILY_QUOTA": (int, 0),  # the same for the fallback (0: no limit)
     # figures, reports and alerts (the workers run them; each once per period across workers)
@@ -314,6 +315,8 @@ def _check_operations(config):
     """Quotas, report hour, tick periods and the alert webhook's address make sense."""
     if config["MAIL_DAILY_QUOTA"] < 0 or config["MAIL_FALLBACK_DAILY_QUOTA"] < 0:
         raise RuntimeError("MAIL_DAILY_QUOTA and MAIL_FALLBACK_DAILY_QUOTA must be 0 (no limit) or more")
+    if config["MAIL_CLAIM_BATCH"] < 1:
+        raise RuntimeError("MAIL_CLAIM_BATCH must be at least 1")
     if not 0 <= config["REPORT_DAILY_AT"] <= 23:
         raise RuntimeError("REPORT_DAILY_AT must be an hour from 0 to 23")
     for name in ("FIGURES_SAVE_EVERY", "ALERT_EVALUATE_EVERY", "ALERT_MAIL_WINDOW"):

@@ -6,6 +6,8 @@ is found once per request and locale; a `force_locale()` block (mail in the reci
 language) sets another locale object, which misses the cache, so it still gets its own language.
 """
 
+from contextlib import contextmanager
+
 from flask import g, has_app_context
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
@@ -15,11 +17,27 @@ def translations():
     """The catalogue for the current locale, looked up once per request and locale."""
     if not has_app_context():
         return get_translations()
+    pinned = g.get("_i18n_pinned")
+    if pinned is not None:
+        return pinned
     locale = get_locale()
     cached = g.get("_i18n_translations")
     if cached is None or cached[0] is not locale:
         cached = g._i18n_translations = (locale, get_translations())
     return cached[1]
+
+
+@contextmanager
+def pinned():
+    """Inside force_locale(): the current locale's catalogue for every string until the block
+    ends, looked up once (a mail in its recipient's language has some 20 strings; the worker
+    has no request to cache it in)."""
+    previous = g.get("_i18n_pinned")
+    g._i18n_pinned = get_translations()
+    try:
+        yield
+    finally:
+        g._i18n_pinned = previous
 
 
 def gettext(string, **variables):

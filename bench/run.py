@@ -16,9 +16,11 @@ prints one table. Raw figures: bench/out/results.json; the table: bench/out/tabl
 Environment knobs: BENCH_SECONDS (8) per throughput run, BENCH_ROUNDS (2) alternating
 rounds per comparison, BENCH_USERS (2000), BENCH_LOGIN_N (30), BENCH_OCR_N (500),
 BENCH_SKIP_OCR=1, BENCH_PROFILE=1 (py-spy on one authsvc worker during the reset load),
-BENCH_ONLY=reset,login,page,verify,stress,redis,captcha,passkey (a subset). BENCH_ONLY=scale (never
-by default) runs bench/scale_probe.py's parts against the databases `make seed-scale` made
-(SCALE_DB, default scale; its flows also scale_1k): bench/RESULTS.md, "flat cost as data grows".
+BENCH_ONLY=reset,login,page,verify,stress,redis,captcha,passkey,mailrate (a subset; mailrate is
+bench/mail_probe.py: one mail worker process to an aiosmtpd sink, MAILRATE_N mails, 5000).
+BENCH_ONLY=scale (never by default) runs bench/scale_probe.py's parts against the databases
+`make seed-scale` made (SCALE_DB, default scale; its flows also scale_1k): bench/RESULTS.md,
+"flat cost as data grows".
 """
 
 import hashlib
@@ -53,7 +55,7 @@ LOGIN_N = int(os.environ.get("BENCH_LOGIN_N", "30"))
 WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
 THREADS = os.environ.get("GUNICORN_THREADS", "4")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
-    "reset", "login", "page", "verify", "stress", "redis", "captcha", "passkey"}
+    "reset", "login", "page", "verify", "stress", "redis", "captcha", "passkey", "mailrate"}
 STRESS_CLIENTS, STRESS_IPS, STRESS_PER_IP, STRESS_LIMIT = 1000, 200, 15, 10
 
 children = []
@@ -683,6 +685,12 @@ def table(results):
             f"{a['cpu_ms_mean']}", f"password {b['p50_ms']} / {b['p99_ms']}; {b['cpu_ms_mean']}",
             f"{round(pk['passkey_cpu_share_of_password'] * 100, 1)} % of the CPU", "< 5 %",
             pk["passkey_cpu_share_of_password"] < 0.05)
+    if "mailrate" in results:
+        mr = results["mailrate"]
+        add(f"mail worker: {mr['n']} code mails, one worker process to an aiosmtpd sink (bench/mail_probe.py)",
+            f"{mr['msgs_per_cpu_s']} per worker CPU-s ({mr['cpu_ms_per_msg']} ms); {mr['msgs_per_s']}/s wall; "
+            f"{mr['redis_round_trips_per_msg']} Redis round trips per mail; exactly once: {mr['exactly_once']}",
+            "", "", "≥ 300 per worker CPU-s", mr["msgs_per_cpu_s"] >= 300 and mr["exactly_once"])
     if "redis" in results:
         rd = results["redis"]
         wrong, right = rd["verify_code_wrong_code"], rd["verify_code_right_code"]
@@ -817,6 +825,9 @@ def main():
             log("Redis round trips and memory")
             infra.redis.flushdb()
             results["redis"] = run_json([PY, str(BENCH / "redis_probe.py")], env=authsvc_env(infra, 0))
+        if "mailrate" in ONLY:
+            log("mail worker rate (its own Redis, database and SMTP sink)")
+            results["mailrate"] = run_json([PY, str(BENCH / "mail_probe.py")], env=dict(os.environ))
         if "passkey" in ONLY:
             log("passkey sign-in against a bcrypt-12 password sign-in (in process)")
             results["passkey"] = run_json([PY, str(BENCH / "passkey_probe.py")], env=authsvc_env(infra, 0))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
+from ... import i18n
 from ...config import support_link
 from ...requestinfo import describe_device
 from ...timefmt import display_time
@@ -94,7 +95,7 @@ def compose(job, template=None, recipient_user=None):
         headers["List-Unsubscribe"] = f"<{ctx['unsubscribe_url']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     ctx["support"] = support_link(config.get("SUPPORT_CONTACT"))
-    with force_locale(lang):
+    with force_locale(lang), i18n.pinned():
         ctx["purpose_title"] = PURPOSE_TITLES[ctx["purpose"]]() if ctx.get("purpose") else ""
         if template == "security_alert":
             ctx["not_you"] = not_you(ctx, public_url)

@@ -8,18 +8,19 @@ server answers 250, because a worker killed after that point must not send the m
 import logging
 import smtplib
 import socket
-import ssl
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
-from flask_mail import BadHeaderError, Connection
+from flask_mail import BadHeaderError
 
-from ...extensions import db, mail
+from ...extensions import db
 from ...models import User
 from . import queue, quota, sender, smtpconn, stats
+from .claims import SENT_MARK
 from .compose import compose, inline_images
 from .enqueue import IF_ACCOUNT, IF_NO_ACCOUNT
 from .wire import WireMessage
@@ -65,6 +66,7 @@ class Outcome:
     fell_back: bool = False  # the fallback provider decided it
     provider: str = ""  # the provider that decided it (primary, fallback, outbox)
     reason: str = ""  # why it was not sent: the server's refusal or the transient error
+    tally: tuple = ()  # figures to count with the settlement, in its round trip: f(pipe) each
 
 
 class PermanentFailure(Exception):
@@ -104,32 +106,14 @@ def retry_delay(attempt):
     return min(cap, delays[-1] * 2 ** (attempt - len(delays) + 1))
 
 
-class TimedConnection(Connection):
-    """Flask-Mail's connection with a socket timeout, so a hung server can't stall a worker."""
-
-    def __init__(self, state, timeout):
-        super().__init__(state)
-        self.timeout = timeout
-
-    def configure_host(self):
-        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        extra = {"context": ssl.create_default_context()} if self.mail.use_ssl else {}
-        host = cls(self.mail.server, self.mail.port, timeout=self.timeout, **extra)
-        if self.mail.use_tls:
-            host.starttls(context=ssl.create_default_context())
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
-
-
 def build_message(job, provider, template=None, user=None):
     subject, text, html, headers = compose(job, template, user)
     domain = sender.message_id_domain(provider.sender)
     headers = dict(headers, **{"X-Authsvc-Job": job["id"]})
     message = WireMessage(subject=subject, recipients=[job["to"]], body=text, html=html,
                           sender=sender.from_header(provider.sender) or f"noreply@{domain}",
-                          extra_headers=headers)
-    message.msgId = f"<{job['id']}@{domain}>"  # the same id on every retry of this job
+                          extra_headers=headers,
+                          msg_id=f"<{job['id']}@{domain}>")  # the same id on every retry of this job
     message.related = inline_images(template or job["template"], job["ctx"])
     if message.has_bad_headers():
         raise PermanentFailure("header injection refused")
@@ -146,24 +130,18 @@ def send_with(provider, message, on_accepted=lambda: None):
     if provider.name == OUTBOX:
         _write_outbox(message)
         return on_accepted()
-    state = mail.init_mail({
-        "MAIL_SERVER": provider.server, "MAIL_PORT": provider.port,
-        "MAIL_USE_SSL": provider.use_ssl, "MAIL_USE_TLS": provider.use_tls,
-        "MAIL_USERNAME": provider.username, "MAIL_PASSWORD": provider.password,
-        "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
-    })
-    connection = TimedConnection(state, current_app.config["MAIL_TIMEOUT"])
-    connection.host = smtpconn.checkout(provider, connection.configure_host)
+    host = smtpconn.checkout(provider, lambda: smtpconn.connect(provider))
+    envelope_from, envelope_to = message.envelope()
     try:
-        connection.send(message)
+        host.sendmail(envelope_from, envelope_to, message.as_bytes())
     except BaseException as exc:
-        connection.host.close()
+        host.close()
         reason = _permanent_reason(exc)
         if reason:
             raise PermanentFailure(reason) from exc
         raise
     on_accepted()
-    smtpconn.keep(provider, connection.host)
+    smtpconn.keep(provider, host)
 
 
 def _permanent_reason(exc):
@@ -189,15 +167,22 @@ def _write_outbox(message):
 TRANSIENT = (smtplib.SMTPException, OSError, socket.timeout)
 
 
-def process_job(job_id):
+LOAD = object()
+
+
+def process_job(job_id, job=LOAD):
     """Deliver one claimed job: send, fall back, or decide on a retry; returns its Outcome.
 
-    The job is neither acknowledged nor requeued here: the caller settles the Outcome.
+    `job` is its content when claimed with it (claims.py: a dict, None, or SENT_MARK), else
+    it is read here. The job is neither acknowledged nor requeued here: the caller settles
+    the Outcome.
     """
-    job = queue.load(job_id)
+    if job is LOAD:
+        job = queue.load(job_id)
+        job = SENT_MARK if job is not None and queue.already_sent(job_id) else job
     if job is None:
         return Outcome(Result.EXPIRED)
-    if queue.already_sent(job_id):
+    if job is SENT_MARK:
         return Outcome(Result.DUPLICATE)
     template, user = _resolve_recipient(job)
     if template is None:
@@ -205,15 +190,15 @@ def process_job(job_id):
     primary, fallback = providers()
     attempt = job.get("attempt", 0)
     first_retries_left = attempt < len(retry_delays())
-    result, reason, skipped = _attempt(primary, job, template, user)
+    result, reason, skipped, tally = _attempt(primary, job, template, user)
     if result is not Result.FAILED:
-        return Outcome(result, provider=primary.name, reason=reason)
+        return Outcome(result, provider=primary.name, reason=reason, tally=tally)
     # The primary failed, or was skipped (its circuit open, its daily quota reached). Fall back
     # once the primary's first retries are spent, or at once while it is skipped.
     if fallback and (skipped or not first_retries_left or stats.circuit_open(primary.name)):
-        result, fallback_reason, _skipped = _attempt(fallback, job, template, user)
+        result, fallback_reason, _skipped, tally = _attempt(fallback, job, template, user)
         if result is not Result.FAILED:
-            return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason)
+            return Outcome(result, fell_back=True, provider=fallback.name, reason=fallback_reason, tally=tally)
         reason = f"{reason}; {fallback_reason}"
     delay = retry_delay(attempt)
     deadline = job.get("deadline") or job["queued_at"] + current_app.config["MAIL_NOTICE_USEFUL_FOR"]
@@ -224,38 +209,43 @@ def process_job(job_id):
 
 
 def _attempt(provider, job, template, user):
-    """(result, reason, skipped): the provider is skipped while its circuit is open or its
-    daily quota is reached (nothing is sent to it); otherwise one try within its quota."""
-    if stats.circuit_open(provider.name):
-        return Result.FAILED, f"{provider.name}: circuit open", True
-    day = quota.reserve(provider.name)
+    """(result, reason, skipped, tally): the provider is skipped while its circuit is open or
+    its daily quota is reached (nothing is sent to it); otherwise one try within its quota.
+    Whether the job was sent meanwhile is read in the same round trip as the reservation,
+    the last moment before SMTP."""
+    verdict, day = quota.take(provider.name, job["id"])
+    if verdict == quota.SENT_ALREADY:
+        return Result.DUPLICATE, "", False, ()
+    if verdict == quota.CIRCUIT_OPEN:
+        return Result.FAILED, f"{provider.name}: circuit open", True, ()
     if day is None:
-        return Result.FAILED, f"{provider.name}: daily quota reached", True
-    result, reason = _try(provider, job, template, user)
+        return Result.FAILED, f"{provider.name}: daily quota reached", True, ()
+    result, reason, tally = _try(provider, job, template, user)
     if result is not Result.SENT:
         quota.release(provider.name, day)
-    return result, reason, False
+    return result, reason, False, tally
 
 
 def _try(provider, job, template, user):
-    """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason)."""
+    """One attempt through one provider: (SENT, REJECTED or FAILED (transient), reason, and
+    for SENT the figures the settlement counts in its round trip)."""
     try:
         message = build_message(job, provider, template, user)
         send_with(provider, message, on_accepted=lambda: queue.mark_sent(job["id"]))
     except PermanentFailure as exc:
         stats.record(provider.name, "rejected", reason="rejected")
         log.warning("mail job %s refused by %s: %s", job["id"], provider.name, exc)
-        return Result.REJECTED, f"{provider.name}: {exc}"
+        return Result.REJECTED, f"{provider.name}: {exc}", ()
     except TRANSIENT as exc:
         stats.record(provider.name, "failed", reason=_failure_kind(exc))
         stats.provider_failed(provider.name)
         log.warning("mail job %s failed on %s: %s", job["id"], provider.name, type(exc).__name__)
-        return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}"
-    stats.record(provider.name, "sent", latency=time.time() - job["queued_at"])
-    stats.provider_ok(provider.name)
+        return Result.FAILED, f"{provider.name}: {_transient_reason(exc)}", ()
+    tally = [partial(stats.record, provider.name, "sent", latency=time.time() - job["queued_at"]),
+             partial(stats.provider_ok, provider.name)]
     if template == "verification":  # the code-usage rate counts codes that really went out
-        stats.count(f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}")
-    return Result.SENT, ""
+        tally.append(partial(stats.count, f"codes_mailed.{job['ctx'].get('purpose', 'unknown')}"))
+    return Result.SENT, "", tuple(tally)
 
 
 def _failure_kind(exc):

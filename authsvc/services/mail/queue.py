@@ -16,6 +16,7 @@ from flask import current_app
 from ... import crypto, keys
 from ...extensions import redis_client
 from ..validation import mask_email
+from . import oneshot
 
 
 def seal(job):
@@ -86,7 +87,11 @@ def claim(worker_id, timeout):
 
 def load(job_id):
     """The job's content, or None when it expired (its secret outlived) or can't be read."""
-    sealed = redis_client.get(keys.mail_job(job_id))
+    return open_job(redis_client.get(keys.mail_job(job_id)))
+
+
+def open_job(sealed):
+    """A sealed job's content, or None (gone, or can't be read)."""
     if sealed is None:
         return None
     try:
@@ -129,38 +134,39 @@ def already_sent(job_id):
     return bool(redis_client.exists(keys.mail_done(job_id)))
 
 
-def ack(worker_id, job_id, sent, report=None):
-    """Finish a job: remember it was sent (if so), drop its content and its claim."""
-    pipe = redis_client.pipeline(transaction=True)
+def ack(worker_id, job_id, sent, report=None, tally=()):
+    """Finish a job: remember it was sent (if so), drop its content and its claim; count the
+    `tally` (figures: f(pipe=...) each) in the same round trip."""
+    pipe = oneshot.Recorder()  # one script call, atomic like MULTI/EXEC (oneshot.py)
     if sent:
         pipe.set(keys.mail_done(job_id), "1", ex=keys.MAIL_DONE_TTL)
     pipe.delete(keys.mail_job(job_id))
     pipe.lrem(keys.mail_processing(worker_id), 1, job_id)
-    _write_report(pipe, job_id, report)
+    _write_report(pipe, job_id, report, tally)
     pipe.execute()
 
 
-def retry_later(worker_id, job, delay, report=None):
+def retry_later(worker_id, job, delay, report=None, tally=()):
     """Store the job's new attempt count and schedule it `delay` seconds from now."""
-    pipe = redis_client.pipeline(transaction=True)
+    pipe = oneshot.Recorder()
     pipe.set(keys.mail_job(job["id"]), seal(job), keepttl=True, xx=True)
     pipe.zadd(keys.MAIL_DELAYED, {job["id"]: time.time() + delay})
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
-    _write_report(pipe, job["id"], report)
+    _write_report(pipe, job["id"], report, tally)
     pipe.execute()
 
 
-def dead_letter(worker_id, job, reason, report=None):
+def dead_letter(worker_id, job, reason, report=None, tally=()):
     """Give up on a job for good: drop its content and keep a record admins see (no secret)."""
     record = {"id": job["id"], "template": job["template"], "to": mask_email(job["to"]),
               "queued_at": job["queued_at"], "failed_at": time.time(),
               "attempts": job.get("attempt", 0) + 1, "reason": reason}
-    pipe = redis_client.pipeline(transaction=True)
+    pipe = oneshot.Recorder()
     pipe.lpush(keys.MAIL_DEAD, json.dumps(record))
     pipe.ltrim(keys.MAIL_DEAD, 0, keys.MAIL_DEAD_KEEP - 1)
     pipe.delete(keys.mail_job(job["id"]))
     pipe.lrem(keys.mail_processing(worker_id), 1, job["id"])
-    _write_report(pipe, job["id"], report)
+    _write_report(pipe, job["id"], report, tally)
     pipe.execute()
 
 
@@ -185,11 +191,13 @@ def dead_letters(limit=20):
     return int(count), [json.loads(r) for r in newest], json.loads(oldest) if oldest else None
 
 
-def _write_report(pipe, job_id, report):
+def _write_report(pipe, job_id, report, tally=()):
     # XX: only a job queued with report=True has the key; the others cost nothing more
-    # than this one command inside the same round trip.
+    # than this one command inside the same round trip. The figures go in it too.
     if report is not None:
         pipe.set(keys.mail_report(job_id), json.dumps(report), xx=True, keepttl=True)
+    for add in tally:
+        add(pipe=pipe)
 
 
 def report(job_id):

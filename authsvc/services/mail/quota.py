@@ -51,6 +51,29 @@ def release(provider, day):
     redis_client.hincrby(keys.figures_day(day), field(provider), -1)
 
 
+SENT_ALREADY, CIRCUIT_OPEN, RESERVED, QUOTA_REACHED = "sent", "circuit", "reserved", "quota"
+# KEYS: the day's figures, the job's done key, the provider's open-circuit key. ARGV: as
+# RESERVE_LUA. -3: the job was accepted already; -2: the circuit is open; else as RESERVE_LUA.
+TAKE_LUA = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return -3 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -2 end
+""" + RESERVE_LUA
+
+
+def take(provider, job_id):
+    """Just before SMTP, in one round trip: (verdict, day). SENT_ALREADY when a server accepted
+    the job already (another worker's), CIRCUIT_OPEN while the provider is out of use,
+    QUOTA_REACHED at its quota, else RESERVED and the day the send counts on (release() it
+    when the server does not accept the mail)."""
+    day = local_day()
+    used = int(redis_client.script(TAKE_LUA)(
+        keys=[keys.figures_day(day), keys.mail_done(job_id), keys.mail_circuit_open(provider)],
+        args=[field(provider), limit(provider), keys.FIGURES_DAY_TTL]))
+    if used >= 0:
+        return RESERVED, day
+    return {-3: SENT_ALREADY, -2: CIRCUIT_OPEN}.get(used, QUOTA_REACHED), None
+
+
 def reached(provider):
     quota = limit(provider)
     return bool(quota) and used_today(provider) >= quota

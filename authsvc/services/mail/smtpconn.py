@@ -6,8 +6,14 @@ again, so one the server has dropped is replaced before any part of a message go
 """
 
 import smtplib
+import ssl
 import threading
 import time
+
+from flask import current_app
+from flask_mail import Connection
+
+from ...extensions import mail
 
 IDLE_SECONDS = 30  # idle longer than this and we reconnect rather than ask with NOOP
 _local = threading.local()
@@ -61,3 +67,32 @@ def _quit(host):
         host.quit()
     except (smtplib.SMTPException, OSError):
         host.close()
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout, so a hung server can't stall a worker."""
+
+    def __init__(self, state, timeout):
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self):
+        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        extra = {"context": ssl.create_default_context()} if self.mail.use_ssl else {}
+        host = cls(self.mail.server, self.mail.port, timeout=self.timeout, **extra)
+        if self.mail.use_tls:
+            host.starttls(context=ssl.create_default_context())
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def connect(provider):
+    """A new SMTP connection to the provider: TLS and AUTH as configured, with MAIL_TIMEOUT."""
+    state = mail.init_mail({
+        "MAIL_SERVER": provider.server, "MAIL_PORT": provider.port,
+        "MAIL_USE_SSL": provider.use_ssl, "MAIL_USE_TLS": provider.use_tls,
+        "MAIL_USERNAME": provider.username, "MAIL_PASSWORD": provider.password,
+        "MAIL_DEFAULT_SENDER": provider.sender, "MAIL_SUPPRESS_SEND": False,
+    })
+    return TimedConnection(state, current_app.config["MAIL_TIMEOUT"]).configure_host()

@@ -12,24 +12,26 @@ from . import queue, quota
 LATENCY_BUCKETS = (1, 5, 30, 60, 300)  # seconds from queueing to SMTP acceptance
 
 
-def count(name, amount=1):
+def count(name, amount=1, pipe=None):
     """Count an outcome (retried, fell_back, gave_up, …, codes_mailed.<purpose>) since the
-    counters began and in today's figures (mail.<name>, codes.mailed)."""
-    pipe = redis_client.pipeline(transaction=False)
-    pipe.hincrby(keys.MAIL_STATS, name, amount)
-    daily.count("codes.mailed" if name.startswith(CODE_MAILS) else f"mail.{name}", amount, pipe)
-    pipe.execute()
+    counters began and in today's figures (mail.<name>, codes.mailed); in `pipe` if given."""
+    target = pipe if pipe is not None else redis_client.pipeline(transaction=False)
+    target.hincrby(keys.MAIL_STATS, name, amount)
+    daily.count("codes.mailed" if name.startswith(CODE_MAILS) else f"mail.{name}", amount, target)
+    if pipe is None:
+        target.execute()
 
 
 CODE_MAILS = "codes_mailed."
 
 
-def record(provider, result, latency=None, reason=None):
+def record(provider, result, latency=None, reason=None, pipe=None):
     """Count one delivery attempt by provider and result (sent / failed / rejected); a failure
     also in today's figures by its reason (the sends there are the quota's reservations), and
-    every attempt in the recent window the success-rate alert reads."""
+    every attempt in the recent window the success-rate alert reads. In `pipe` if given."""
     metrics.MAIL_SENT.labels(provider, result).inc()
-    pipe = redis_client.pipeline(transaction=False)
+    target = pipe
+    pipe = pipe if pipe is not None else redis_client.pipeline(transaction=False)
     pipe.hincrby(keys.MAIL_STATS, f"{result}:{provider}", 1)
     recent.add("mail", "sent" if result == "sent" else "failed", pipe)
     if result != "sent":
@@ -39,7 +41,8 @@ def record(provider, result, latency=None, reason=None):
         pipe.hincrby(keys.MAIL_STATS, "latency_count", 1)
         bucket = next((b for b in LATENCY_BUCKETS if latency <= b), "inf")
         pipe.hincrby(keys.MAIL_LATENCY, f"le_{bucket}", 1)
-    pipe.execute()
+    if target is None:
+        pipe.execute()
 
 
 def circuit_open(provider):
@@ -57,8 +60,9 @@ def provider_failed(provider):
         redis_client.set(keys.mail_circuit_open(provider), "1", ex=ttl, nx=True)
 
 
-def provider_ok(provider):
-    redis_client.delete(keys.mail_circuit(provider), keys.mail_circuit_open(provider))
+def provider_ok(provider, pipe=None):
+    """The provider answered: its consecutive failures start again from 0 (in `pipe` if given)."""
+    (pipe if pipe is not None else redis_client).delete(keys.mail_circuit(provider), keys.mail_circuit_open(provider))
 
 
 def overview():

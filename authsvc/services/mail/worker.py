@@ -11,7 +11,10 @@ import redis
 
 from ...extensions import db
 from .. import audit_stream, metrics, ticks
+from functools import partial
+
 from . import delivery, queue, smtpconn, stats
+from .claims import Claimed
 from .delivery import Outcome, Result
 
 log = logging.getLogger("authsvc.mail")
@@ -31,7 +34,9 @@ class MailWorker:
         self.stop_event = threading.Event()
         self._last_housekeeping = self._last_audit = 0.0
         self._last_ticks = 0.0
+        self._ticks_every = None  # min(1 s, the shortest tick period): read once from the config
         self._requeue_own = True  # a restarted worker id may not exist yet; harmless then
+        self.claimed = Claimed()  # jobs claimed in a batch, not yet delivered
 
     def write_audit(self, force=False):
         """Each second: the audit rows requests left in the Redis stream, into the database
@@ -61,6 +66,7 @@ class MailWorker:
             # is never sent again; then, after an outage, what sits in our own list goes back.
             queue.record_unrecorded()
             if self._requeue_own:
+                self.claimed.forget()
                 queue.requeue_claimed(self.worker_id)
                 self._requeue_own = False
             queue.heartbeat(self.worker_id)
@@ -74,10 +80,13 @@ class MailWorker:
         """Figures to the database, due reports, alerts: each once per its period across all
         workers (services/ticks.py); looked at every second at most."""
         now = time.monotonic()
+        if self._ticks_every is None:
+            with self.app.app_context():
+                self._ticks_every = min(1.0, ticks.shortest_period())
+        if now - self._last_ticks < self._ticks_every:
+            return  # no app context pushed for nothing, once per job
+        self._last_ticks = now
         with self.app.app_context():
-            if now - self._last_ticks < min(1.0, ticks.shortest_period()):
-                return
-            self._last_ticks = now
             ticks.run_due()
 
     def process_one(self, block=True):
@@ -87,12 +96,12 @@ class MailWorker:
         if block:  # the loop (run), not a drain
             self.operator_tasks()
         with self.app.app_context():
-            job_id = (queue.claim(self.worker_id, self.block_seconds) if block
-                      else queue.claim_now(self.worker_id))
-            if job_id is None:
+            claimed = self.claimed.next(self.worker_id, self.block_seconds if block else 0)
+            if claimed is None:
                 return None
+            job_id, job = claimed
             try:
-                outcome = delivery.process_job(job_id)
+                outcome = delivery.process_job(job_id, job)
             except redis.RedisError:
                 raise  # the job stays claimed; run() hands it back once Redis answers again
             except Exception:  # noqa: BLE001 - a job that breaks the code must not loop forever
@@ -106,16 +115,18 @@ class MailWorker:
         (done with for good, remembered as sent when it was), then counted."""
         report = {"result": outcome.result.value, "provider": outcome.provider,
                   "reason": outcome.reason, "worker": self.worker_id, "delay": outcome.delay}
-        if outcome.result is Result.RETRY:
-            queue.retry_later(self.worker_id, outcome.job, outcome.delay, report=report)
-        elif outcome.result is Result.FAILED and outcome.job:
-            queue.dead_letter(self.worker_id, outcome.job, outcome.reason, report=report)
-        else:
-            queue.ack(self.worker_id, job_id, sent=outcome.result is Result.SENT, report=report)
+        # its figures go in the same round trip as the settlement
+        tally = list(outcome.tally)
         if outcome.result in COUNTED:
-            stats.count(COUNTED[outcome.result])
+            tally.append(partial(stats.count, COUNTED[outcome.result]))
         if outcome.fell_back:
-            stats.count("fell_back")
+            tally.append(partial(stats.count, "fell_back"))
+        if outcome.result is Result.RETRY:
+            queue.retry_later(self.worker_id, outcome.job, outcome.delay, report=report, tally=tally)
+        elif outcome.result is Result.FAILED and outcome.job:
+            queue.dead_letter(self.worker_id, outcome.job, outcome.reason, report=report, tally=tally)
+        else:
+            queue.ack(self.worker_id, job_id, sent=outcome.result is Result.SENT, report=report, tally=tally)
 
     def deliver(self, job_id):
         """Deliver one given job now if no other worker has claimed it; its result or None."""
@@ -155,6 +166,7 @@ class MailWorker:
                 self.process_one()
             except (redis.RedisError, OSError) as exc:
                 log.warning("mail worker %s: %s; retrying in 2 s", self.worker_id, exc)
+                self.claimed.forget()
                 self._requeue_own = True
                 self._last_housekeeping = 0.0
                 self.stop_event.wait(2)
