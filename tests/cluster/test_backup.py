@@ -6,7 +6,7 @@ import pytest
 
 from ..support import free_port  # noqa: F401 - the support package sets up paths
 from ..support.checkout import ROOT, checkout_env, commands, run_shell, sh_blocks
-from .test_cluster import PG_ADMIN, _answers  # noqa: F401 - importing it skips without Redis/PostgreSQL
+from .test_cluster import _answers, fresh_database  # noqa: F401 - importing it skips without Redis/PostgreSQL
 
 pytestmark = pytest.mark.cluster
 
@@ -20,14 +20,6 @@ OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 def _block(word):
     (block,) = [b for b in sh_blocks(OPERATIONS) if word in b and "docker" not in b]
     return commands(block)
-
-
-def _recreate():
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def _signs_in(env):
@@ -49,7 +41,7 @@ def test_the_documented_backup_and_restore_bring_an_account_back(tmp_path):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    _recreate()
+    fresh_database(DATABASE)
     env = checkout_env(tmp_path / "instance", AUTHSVC_ENV="testing", SECRET_KEY="backup-" + "k" * 40,
                        DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}",
                        REDIS_URL=REDIS_URL, MAIL_WORKER="external", DATABASE=LIBPQ_URL,
@@ -68,7 +60,7 @@ def test_the_documented_backup_and_restore_bring_an_account_back(tmp_path):
     dumps = list(tmp_path.glob("authsvc-*.dump"))
     assert len(dumps) == 1 and dumps[0].stat().st_size > 1000
 
-    _recreate()  # the disaster: an empty database
+    fresh_database(DATABASE)  # the disaster: an empty database
     assert _signs_in(env) != 200
 
     for command in _block("pg_restore"):

@@ -39,12 +39,14 @@ if not (_answers(6379) and _answers(5432)):
                 allow_module_level=True)
 
 
-def _fresh_database():
+def fresh_database(name):
+    """Drop (with its connections) and create the PostgreSQL database `name`: each cluster
+    test module starts on an empty database of its own."""
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
 class Cluster:
@@ -52,7 +54,7 @@ class Cluster:
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
-        _fresh_database()
+        fresh_database(DATABASE)
         self.tmp_path = tmp_path
         self.env = dict(os.environ, AUTHSVC_ENV="testing", SECRET_KEY="cluster-secret-" + "k" * 40,
                         DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}",

@@ -26,7 +26,7 @@ import pytest
 from ..support import free_port, wait_until
 from ..support.checkout import ROOT, kill_group
 from ..support.nginx import authsvc_site, from_template, nginx_config
-from .test_cluster import PG_ADMIN, _answers  # noqa: F401 - importing it skips without Redis/PostgreSQL
+from .test_cluster import _answers, fresh_database  # noqa: F401 - importing it skips without Redis/PostgreSQL
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -81,14 +81,6 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-def _fresh_database():
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-
-
 ADD_USER = """
 from authsvc import create_app
 from authsvc.extensions import db
@@ -110,7 +102,7 @@ def site(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("fwdauth")
     redis.Redis.from_url(REDIS_URL).flushdb()
-    _fresh_database()
+    fresh_database(DATABASE)
     _certificates(tmp / "certs")
     http_port, https_port, authsvc_port = free_port(), free_port(), free_port()
     env = dict(os.environ, AUTHSVC_ENV="production", SECRET_KEY="fwdauth-test-" + "k" * 40,

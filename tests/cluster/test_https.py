@@ -19,7 +19,7 @@ import pytest
 from ..support import free_port, wait_until
 from ..support.checkout import ROOT, kill_group
 from ..support.nginx import authsvc_site, nginx_config
-from .test_cluster import PG_ADMIN, _answers  # noqa: F401 - importing it skips without Redis/PostgreSQL
+from .test_cluster import _answers, fresh_database  # noqa: F401 - importing it skips without Redis/PostgreSQL
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DATABASE = "authsvc_https"
@@ -32,14 +32,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.skipif(
     reason="nginx missing: apt-get install -y nginx (.ci/run does)")]
 
 
-def _fresh_database():
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """(https port, http port, CA file) of nginx in front of two production instances."""
@@ -47,7 +39,7 @@ def site(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("https")
     redis.Redis.from_url(REDIS_URL).flushdb()
-    _fresh_database()
+    fresh_database(DATABASE)
     certs = tmp / "certs"
     subprocess.run(["make", "-s", "dev-certs", f"CERTS={certs}"], cwd=ROOT, check=True,
                    capture_output=True)
