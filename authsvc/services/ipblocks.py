@@ -72,7 +72,7 @@ def queue_check(pipe):
     args = _check_args()
     if args is None:
         return False
-    redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=args, client=pipe)
+    _ask(args, client=pipe)
     return True
 
 
@@ -93,8 +93,14 @@ def check():
         if _left_to_send_limits():
             g.ip_block_check = args
             return
-        wait_ms = int(redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=args))
+        wait_ms = int(_ask(args))
     refuse(wait_ms)
+
+
+def _ask(args, client=None):
+    """The check script for the client's (family, address bits): its wait in ms, or queued on
+    `client` when that is a pipeline."""
+    return redis_client.script(CHECK_LUA)(keys=_redis_keys()[:2], args=args, client=client)
 
 
 def refuse(wait_ms):
@@ -126,8 +132,8 @@ def take_pending_check():
 def settle():
     """At the request's end: a check left to the send limits that never ran (the request
     stopped before its send, or limits are off) runs now. Raises IpBlocked."""
-    if (pending := take_pending_check()) is not None:
-        refuse(int(redis_client.script(CHECK_LUA)(keys=pending[0], args=pending[1])))
+    if (args := g.pop("ip_block_check", None)) is not None:
+        refuse(int(_ask(args)))
 
 
 def parse_network(raw):
